@@ -1,0 +1,56 @@
+"""ondevice-diffusion-zoo: efficient on-device diffusion models behind one API.
+
+    import zoo
+    zoo.list_models("nanosd-*")
+    pipe = zoo.load("nanosd-s")
+
+Only light modules are imported here; torch and diffusers load when a model is built.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import (  # noqa: E402
+    CorruptWeightsError,
+    HubAuthError,
+    PluginLoadError,
+    RegistryCollisionError,
+    UnknownModelError,
+    UnsafeCheckpointError,
+    WeightsNotFoundError,
+    ZooError,
+)
+from .hookspecs import hookimpl  # noqa: E402
+from .registry import get_registry, get_spec, list_models, list_techniques  # noqa: E402
+from .specs import Choice, ComponentSpec, ModelSpec, PaperRef, TechniqueSpec  # noqa: E402
+
+
+def load(*args, **kwargs):
+    from .loading import load as _load
+
+    return _load(*args, **kwargs)
+
+
+load.__doc__ = "See zoo.loading.load."
+
+
+def build(*args, **kwargs):
+    """Build a registered model at full size with random weights (``device='meta'`` for shapes only)."""
+    from .loading import build as _build
+
+    return _build(*args, **kwargs)
+
+
+def spec_of(model):
+    """The ModelSpec a loaded model came from."""
+    from .loading import spec_of as _spec_of
+
+    return _spec_of(model)
+
+
+__all__ = [
+    "__version__", "load", "build", "spec_of", "list_models", "list_techniques", "get_spec", "get_registry",
+    "hookimpl", "ModelSpec", "TechniqueSpec", "ComponentSpec", "PaperRef", "Choice",
+    "ZooError", "UnknownModelError", "RegistryCollisionError", "WeightsNotFoundError",
+    "UnsafeCheckpointError", "CorruptWeightsError", "PluginLoadError", "HubAuthError",
+]

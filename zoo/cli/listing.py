@@ -1,0 +1,70 @@
+"""`zoo list` and `zoo info`: read the registry only (no torch import)."""
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("list", help="list registered models (wildcards: 'nanosd-*')")
+    p.add_argument("pattern", nargs="?", default="*")
+    p.add_argument("--task", default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--techniques", action="store_true", help="list techniques instead of models")
+    p.set_defaults(func=run_list)
+    p = sub.add_parser("info", help="show one model's spec")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_info)
+
+
+def run_list(args) -> int:
+    from ..registry import get_registry
+
+    reg = get_registry()
+    if args.techniques:
+        for t in sorted(reg.techniques.values(), key=lambda t: t.id):
+            print(f"{t.id:28s} {', '.join(t.applies_to):24s} {t.summary}")
+        return 0
+    specs = reg.list(args.pattern, task=args.task)
+    if args.json:
+        print(json.dumps([s.model_dump(mode="json", exclude={"config"}) for s in specs], indent=2))
+        return 0
+    if not specs:
+        print(f"no model matches {args.pattern!r}")
+        return 0
+    w = max(len(s.id) for s in specs) + 2
+    print(f"{'ID':{w}s}{'TASK':24s}{'PLUGIN':12s}SUMMARY")
+    for s in specs:
+        print(f"{s.id:{w}s}{s.task:24s}{(s.plugin or ''):12s}{s.summary[:70]}")
+    return 0
+
+
+def run_info(args) -> int:
+    from ..registry import get_registry
+
+    spec = get_registry().get(args.id)
+    if args.json:
+        print(spec.model_dump_json(indent=2))
+        return 0
+    print(f"{spec.id}  ({spec.family}, {spec.task}, plugin {spec.plugin})")
+    print(f"  {spec.summary}")
+    if spec.aliases:
+        print(f"  aliases:   {', '.join(spec.aliases)}")
+    print(f"  hub:       {spec.hub_repo or '-'}@{spec.revision or 'main'}")
+    print(f"  base:      {spec.base_model or '-'}   license: {spec.license}")
+    if spec.paper:
+        print(f"  paper:     {spec.paper.title} ({spec.paper.url or spec.paper.venue or ''})")
+    print(f"  export:    {', '.join(spec.export_targets)}")
+    for c in spec.components:
+        shapes = ", ".join(f"{k}{v}" for k, v in c.inputs.items())
+        print(f"  component: {c.name:14s} {c.class_name:24s} {shapes}")
+    for k, v in spec.reported.items():
+        print(f"  paper:     {k} = {v}")
+    for k, ch in spec.choices.items():
+        print(f"  choice:    {k} = {ch.value!r}  (zoo's choice: {ch.why})")
+    from ..registry import list_techniques
+
+    techs = list_techniques(spec.id)
+    if techs:
+        print(f"  techniques: {', '.join(techs)}")
+    return 0

@@ -1,0 +1,198 @@
+"""`zoo.build` and `zoo.load`: from an id to a ready pipeline or model."""
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Union
+
+from . import hub
+from .building import build_from_config
+from .errors import CorruptWeightsError, WeightsNotFoundError, ZooError
+from .plugins import get_plugin_manager
+from .refs import parse_ref
+from .registry import get_registry
+from .specs import ModelSpec
+
+SPEC_ATTR = "_zoo_spec"
+
+
+def spec_of(model: Any) -> Optional[ModelSpec]:
+    """The ModelSpec a model was built from (None for a plain diffusers object)."""
+    return getattr(model, SPEC_ATTR, None)
+
+
+def _spec(spec_or_id: Union[str, ModelSpec]) -> ModelSpec:
+    return spec_or_id if isinstance(spec_or_id, ModelSpec) else get_registry().get(spec_or_id)
+
+
+def build(spec_or_id: Union[str, ModelSpec], device: Optional[str] = None, empty: bool = False) -> Any:
+    """Build a model at full size with random weights (no download).
+
+    ``device='meta'`` builds without allocating weights (params and MACs of full-size models);
+    ``empty=True`` leaves parameters unallocated for a following weight load.
+    """
+    spec = _spec(spec_or_id)
+    import torch
+
+    if device == "meta":
+        ctx: Any = torch.device("meta")
+    elif empty:
+        from accelerate import init_empty_weights
+
+        ctx = init_empty_weights(include_buffers=False)
+    else:
+        ctx = contextlib.nullcontext()
+    with ctx:
+        model = get_plugin_manager().call_owner(spec.plugin, "build_model", spec=spec)
+        if model is None:
+            if not spec.config:
+                raise ZooError(f"plugin {spec.plugin!r} has no build_model hook and {spec.id} has no config to build from")
+            model = build_from_config(spec.config)
+    _tag(model, spec)
+    return model
+
+
+def _tag(model: Any, spec: ModelSpec) -> None:
+    try:
+        object.__setattr__(model, SPEC_ATTR, spec)
+    except Exception:
+        pass
+
+
+def _is_module(obj: Any) -> bool:
+    import torch
+
+    return isinstance(obj, torch.nn.Module)
+
+
+def load_weights(model: Any, folder: Path, dtype: Any = None) -> Any:
+    """Load safetensors weights from a diffusers-layout folder into ``model`` (pipeline or module)."""
+    hub.verify_manifest(folder)
+    if _is_module(model):
+        sub = folder if (folder / "config.json").exists() else _single_component_dir(folder)
+        return _from_pretrained(type(model), sub, dtype)
+    new = {}
+    for name, comp in model.components.items():
+        sub = folder / name
+        if comp is None:
+            continue
+        if _is_module(comp):
+            if not sub.is_dir():
+                raise WeightsNotFoundError(f"{folder} has no '{name}/' folder for component {name}")
+            new[name] = _from_pretrained(type(comp), sub, dtype)
+        elif sub.is_dir() and hasattr(comp, "from_pretrained"):
+            new[name] = type(comp).from_pretrained(str(sub))  # tokenizers and schedulers: json/txt only
+    model.register_modules(**new)
+    return model
+
+
+def _single_component_dir(folder: Path) -> Path:
+    subs = [p.parent for p in folder.glob("*/config.json")]
+    if len(subs) != 1:
+        raise WeightsNotFoundError(f"{folder} holds no single model folder (config.json + safetensors)")
+    return subs[0]
+
+
+def _from_pretrained(cls: type, folder: Path, dtype: Any) -> Any:
+    hub.check_safe(folder)
+    if not any(folder.glob("*.safetensors")):
+        raise WeightsNotFoundError(f"no .safetensors weights in {folder}")
+    kw = {"torch_dtype": dtype} if dtype is not None else {}
+    try:
+        return cls.from_pretrained(str(folder), use_safetensors=True, **kw)
+    except (OSError, ValueError, RuntimeError) as exc:
+        msg = str(exc)
+        if "safetensors" in msg.lower() or "header" in msg.lower() or "deserializ" in msg.lower():
+            raise CorruptWeightsError(f"cannot read the weights in {folder}: {msg.splitlines()[0]}") from exc
+        raise
+
+
+def load(
+    model_id: str,
+    pretrained: bool = True,
+    revision: Optional[str] = None,
+    weights: Optional[str | Path] = None,
+    device: Optional[str] = None,
+    dtype: Any = None,
+    techniques: Union[Iterable[str], Mapping[str, dict], None] = None,
+    progress: bool = True,
+) -> Any:
+    """Return a ready diffusers pipeline (or model, for component ids).
+
+    ``pretrained=True`` resolves weights (explicit ``weights`` path -> local dir -> HF cache ->
+    Hub at the pinned revision); ``pretrained=False`` builds at full size with random init.
+    ``techniques`` names techniques to apply (a list of ids, or ``{id: options}``).
+    """
+    dtype = _dtype(dtype)
+    ref = parse_ref(model_id)
+    if ref.kind == "registered":
+        spec = get_registry().get(ref.name)
+        if pretrained:
+            folder = hub.resolve(spec, weights=weights, revision=revision, progress=progress)
+            model = load_weights(build(spec, empty=True), folder, dtype)
+        else:
+            model = build(spec)
+    else:
+        folder = (
+            hub.resolve(None, weights=weights, repo=ref.name, revision=revision or ref.revision, progress=progress)
+            if ref.kind == "hf-hub"
+            else Path(ref.name).expanduser()
+        )
+        if not folder.is_dir():
+            raise WeightsNotFoundError(f"{folder} is not a folder")
+        spec = hub.read_spec_file(folder)
+        model = load_weights(build(spec, empty=True), folder, dtype) if spec else _load_plain(folder, dtype)
+    if spec is not None:
+        _tag(model, spec)
+        model = apply_techniques(model, spec, techniques)
+    if device is not None or dtype is not None:
+        model = model.to(device=device, dtype=dtype) if hasattr(model, "components") else model.to(device or "cpu", dtype)
+    return model
+
+
+def _dtype(dtype: Any) -> Any:
+    if isinstance(dtype, str):
+        import torch
+
+        try:
+            return {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
+                    "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}[dtype]
+        except KeyError:
+            raise ZooError(f"unknown dtype {dtype!r}: use fp32, fp16 or bf16") from None
+    return dtype
+
+
+def _load_plain(folder: Path, dtype: Any) -> Any:
+    """A diffusers folder written by someone else (no zoo spec): let diffusers read it, safetensors only."""
+    import diffusers
+
+    for sub in [folder, *[p for p in folder.iterdir() if p.is_dir()]]:
+        hub.check_safe(sub)
+    kw = {"torch_dtype": dtype} if dtype is not None else {}
+    if (folder / "model_index.json").exists():
+        return diffusers.DiffusionPipeline.from_pretrained(str(folder), use_safetensors=True, **kw)
+    if (folder / "config.json").exists():
+        cls_name = json.loads((folder / "config.json").read_text()).get("_class_name")
+        cls = getattr(diffusers, cls_name or "", None)
+        if cls is None:
+            raise ZooError(f"{folder}/config.json names no diffusers class ({cls_name!r})")
+        return cls.from_pretrained(str(folder), use_safetensors=True, **kw)
+    raise WeightsNotFoundError(f"{folder} is not a diffusers folder (no model_index.json or config.json)")
+
+
+def apply_techniques(model: Any, spec: ModelSpec, techniques: Union[Iterable[str], Mapping[str, dict], None]) -> Any:
+    if not techniques:
+        return model
+    items = techniques.items() if isinstance(techniques, Mapping) else ((t, {}) for t in techniques)
+    reg = get_registry()
+    for tid, cfg in items:
+        t = reg.technique(tid)
+        if not t.applies(spec):
+            raise ZooError(f"technique {tid!r} does not apply to {spec.id} (it applies to {', '.join(t.applies_to)})")
+        out = get_plugin_manager().call_owner(t.plugin, "apply_technique", technique=t, spec=spec, model=model, config=dict(cfg or {}))
+        if out is None:
+            raise ZooError(f"plugin {t.plugin!r} registered {tid!r} but did not apply it")
+        model = out
+        _tag(model, spec)
+    return model

@@ -1,0 +1,131 @@
+"""Typed records that plugins register: ModelSpec and TechniqueSpec.
+
+They hold only plain data so that listing the zoo never imports torch.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# family[-variant][.tag]: lower-case words joined by "-", e.g. "sd15", "nanosd-s", "nanosd-s.w8a16"
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\.[a-z0-9_]+)?$")
+
+Task = Literal[
+    "text-to-image",
+    "image-to-image",
+    "super-resolution",
+    "image-editing",
+    "class-conditional-generation",
+    "component",
+]
+
+# Hugging Face pipeline tags for each task (what the Hub filters on).
+PIPELINE_TAGS: dict[str, str] = {
+    "text-to-image": "text-to-image",
+    "image-to-image": "image-to-image",
+    "super-resolution": "image-to-image",
+    "image-editing": "image-to-image",
+    "class-conditional-generation": "unconditional-image-generation",
+    "component": "text-to-image",
+}
+
+
+class PaperRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    arxiv: Optional[str] = None
+    venue: Optional[str] = None
+    authors: Optional[str] = None
+    year: Optional[int] = None
+    bibtex: Optional[str] = None
+
+    @property
+    def url(self) -> Optional[str]:
+        return f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else None
+
+
+class ComponentSpec(BaseModel):
+    """One exportable part of a model (text encoder, UNet/transformer, VAE encoder/decoder)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    class_name: str = Field(description="the class that implements it, e.g. 'UNet2DConditionModel'")
+    # Static input shapes used by export and cost eval, e.g. {"sample": [1, 4, 64, 64]}.
+    inputs: dict[str, list[int]] = Field(default_factory=dict)
+    # Input dtypes where they are not float32, e.g. {"input_ids": "int64"}.
+    input_dtypes: dict[str, str] = Field(default_factory=dict)
+
+
+class Choice(BaseModel):
+    """A setting the paper leaves open, set by the zoo. Shown in the model card."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: Any
+    why: str
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    family: str
+    summary: str
+    task: Task
+    components: list[ComponentSpec] = Field(default_factory=list)
+    base_model: Optional[str] = Field(None, description="Hub repo id of the model this one derives from")
+    license: str = "other"
+    hub_repo: Optional[str] = Field(None, description="Hub repo that holds the weights")
+    revision: Optional[str] = Field(None, description="pinned revision (commit sha) of hub_repo")
+    paper: Optional[PaperRef] = None
+    export_targets: list[str] = Field(default_factory=lambda: ["onnx"])
+    choices: dict[str, Choice] = Field(default_factory=dict)
+    aliases: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    resolution: int = Field(512, description="default output resolution in pixels")
+    # Figures the paper reports (params, MACs, latency...) to print beside measured ones.
+    reported: dict[str, float] = Field(default_factory=dict)
+    # Free-form configuration the owning plugin reads in its build hook.
+    config: dict[str, Any] = Field(default_factory=dict)
+    # Filled in by the registry: the plugin that registered the spec.
+    plugin: Optional[str] = None
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError(f"model id {v!r} must look like 'family-variant[.tag]' (lower case)")
+        return v
+
+    @property
+    def pipeline_tag(self) -> str:
+        return PIPELINE_TAGS[self.task]
+
+    @property
+    def variant(self) -> str:
+        return self.id.split(".")[0][len(self.family) + 1 :] if self.id.startswith(self.family + "-") else self.id
+
+    def component(self, name: str) -> ComponentSpec:
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.id} has no component {name!r}; it has {[c.name for c in self.components]}")
+
+
+class TechniqueSpec(BaseModel):
+    """A method applied to a built model (attention reuse, EC sampling, FraQAT, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    summary: str
+    applies_to: list[str] = Field(description="fnmatch patterns over model ids or families")
+    paper: Optional[PaperRef] = None
+    choices: dict[str, Choice] = Field(default_factory=dict)
+    training_free: bool = True
+    plugin: Optional[str] = None
+
+    def applies(self, spec: ModelSpec) -> bool:
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(spec.id, p) or fnmatchcase(spec.family, p) for p in self.applies_to)
