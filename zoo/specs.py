@@ -56,6 +56,10 @@ class ComponentSpec(BaseModel):
     inputs: dict[str, list[int]] = Field(default_factory=dict)
     # Input dtypes where they are not float32, e.g. {"input_ids": "int64"}.
     input_dtypes: dict[str, str] = Field(default_factory=dict)
+    # Where the module lives in a pipeline and which of its methods the component is; derived
+    # from the name when unset ('vae_decoder' -> pipe.vae.decode, 'unet' -> pipe.unet.forward).
+    source: Optional[str] = None
+    method: Optional[str] = None
 
 
 class Choice(BaseModel):
