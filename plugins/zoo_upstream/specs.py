@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoo import ModelSpec, PaperRef
 
-from . import sd15
+from . import dit, instruct_pix2pix, pixart_sigma, sd15, sd35, sd_upscaler
 
 SD15_PAPER = PaperRef(
     title="High-Resolution Image Synthesis with Latent Diffusion Models", arxiv="2112.10752", venue="CVPR", year=2022,
@@ -30,4 +30,9 @@ def all_specs() -> list[ModelSpec]:
             config=sd15.pipeline_config(sd15.UNET_TINY, sd15.VAE_TINY, sd15.TEXT_ENCODER_TINY),
             tags=["stable-diffusion", "tiny", "test"], export_targets=["onnx", "coreml", "qnn"],
         ),
+        *pixart_sigma.specs(TINY_NOTE),
+        *sd35.specs(TINY_NOTE),
+        *dit.specs(TINY_NOTE),
+        *sd_upscaler.specs(TINY_NOTE),
+        *instruct_pix2pix.specs(TINY_NOTE),
     ]

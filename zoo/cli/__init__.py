@@ -18,6 +18,9 @@ COMMANDS = {
     "doctor": "doctor",
     "load": "run_cmd",
     "run": "run_cmd",
+    "fetch": "fetch",
+    "push": "push_cmd",
+    "card": "card_cmd",
 }
 
 

@@ -1,0 +1,39 @@
+"""Shared test helpers: write Hub-layout caches by hand, compare model outputs."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+
+def write_hf_cache(cache: Path, repo: str, src: Path, revision: str = "0" * 40, ref: str = "main") -> Path:
+    """Lay out ``src`` (a repo folder) as huggingface_hub's cache does: blobs + snapshot links + refs."""
+    base = cache / f"models--{repo.replace('/', '--')}"
+    snap = base / "snapshots" / revision
+    (base / "blobs").mkdir(parents=True, exist_ok=True)
+    for f in sorted(p for p in src.rglob("*") if p.is_file()):
+        data = f.read_bytes()
+        blob = base / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        dst = snap / f.relative_to(src)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.symlink_to(Path(*[".."] * (len(dst.relative_to(base).parts) - 1), "blobs", blob.name))
+    (base / "refs").mkdir(exist_ok=True)
+    (base / "refs" / ref).write_text(revision)
+    return snap
+
+
+def unet_output(pipe, seed: int = 0):
+    """Deterministic UNet output of a (tiny) SD pipeline."""
+    import torch
+
+    from zoo.components import component_modules
+
+    mod, inputs = component_modules(pipe, names=["unet"])["unet"]
+    with torch.no_grad():
+        return mod(**inputs)
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst

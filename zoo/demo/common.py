@@ -1,0 +1,294 @@
+"""What every demo app shares, free of gradio: loading (with an LRU cache), input checks,
+image-mode conversion and running a pipeline with a per-step callback.
+
+Errors a user can fix are raised as ``DemoInputError``; the UI layer turns them into
+``gr.Error`` so the message reaches the browser and gradio_client without a stack trace.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from ..errors import WeightsNotFoundError, ZooError
+from ..registry import get_spec
+
+# Largest upload decoded at all (pixels). An editing input is then resized to the chosen side.
+MAX_UPLOAD_PIXELS = 4096 * 4096
+QUEUE_MAX_SIZE = 16
+
+
+class DemoInputError(ZooError):
+    """Bad input from a demo user: shown in the UI as a message, never as a traceback."""
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ZooError(f"${name} must be an integer, got {raw!r}") from None
+
+
+def random_init_forced() -> bool:
+    return os.environ.get("ZOO_DEMO_RANDOM_INIT", "") in ("1", "true", "yes")
+
+
+def is_tiny(model_id: str) -> bool:
+    return model_id.split(".")[0].endswith("-tiny")
+
+
+# -- model loading ---------------------------------------------------------------------------
+@dataclass
+class Loaded:
+    pipe: Any
+    model_id: str
+    random_weights: bool
+    load_s: float  # seconds this call spent loading (0 when it came from the cache)
+
+    @property
+    def note(self) -> str:
+        if not self.random_weights:
+            return ""
+        return (f"⚠️ **random weights**: no trained weights for `{self.model_id}` here, so it was built with "
+                f"random init and its images are noise. Get weights with `zoo fetch {self.model_id}`.")
+
+
+def default_device() -> str:
+    dev = os.environ.get("ZOO_DEMO_DEVICE")
+    if dev:
+        return dev
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class PipelineCache:
+    """Keep the last ``size`` loaded pipelines (one full SD model is GBs: the default is 1)."""
+
+    def __init__(self, size: Optional[int] = None) -> None:
+        self.size = max(1, size if size is not None else env_int("ZOO_DEMO_CACHE", 1))
+        self._items: OrderedDict[tuple, Loaded] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, model_id: str, techniques: Sequence[str] = ()) -> Loaded:
+        key = (model_id, tuple(sorted(techniques)))
+        with self._lock:  # loading twice in parallel would double peak memory
+            if key in self._items:
+                self._items.move_to_end(key)
+                hit = self._items[key]
+                return Loaded(hit.pipe, hit.model_id, hit.random_weights, 0.0)
+            while len(self._items) >= self.size:
+                self._items.popitem(last=False)  # drop before loading so two never coexist at size 1
+                _free_memory()
+            loaded = load_pipeline(model_id, list(key[1]))
+            self._items[key] = loaded
+            return loaded
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _free_memory() -> None:
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:
+        pass
+
+
+def load_pipeline(model_id: str, techniques: Sequence[str] = ()) -> Loaded:
+    """Trained weights when they can be found; random init for ``-tiny`` ids or ZOO_DEMO_RANDOM_INIT=1."""
+    from ..loading import load
+
+    t0 = time.perf_counter()
+    kw = dict(device=default_device(), techniques=list(techniques) or None, progress=False)
+    random_weights = random_init_forced()
+    if random_weights:
+        pipe = load(model_id, pretrained=False, **kw)
+    else:
+        try:
+            pipe = load(model_id, pretrained=True, **kw)
+        except WeightsNotFoundError as exc:
+            if not is_tiny(model_id):
+                raise DemoInputError(
+                    f"No weights for {model_id}: {exc} To get them run `zoo fetch {model_id}` "
+                    f"(or set ZOO_DEMO_RANDOM_INIT=1 to try the app with random weights)."
+                ) from None
+            pipe, random_weights = load(model_id, pretrained=False, **kw), True
+    if hasattr(pipe, "set_progress_bar_config"):
+        pipe.set_progress_bar_config(disable=True)  # the UI shows its own bar
+    return Loaded(pipe, model_id, random_weights, time.perf_counter() - t0)
+
+
+# -- inputs ----------------------------------------------------------------------------------
+def check_prompt(prompt: Optional[str], required: bool = True) -> str:
+    prompt = (prompt or "").strip()
+    if required and not prompt:
+        raise DemoInputError("Please enter a prompt: it is empty.")
+    return prompt
+
+
+def check_seed(seed: Any) -> int:
+    try:
+        s = int(seed)
+    except (TypeError, ValueError):
+        raise DemoInputError(f"Seed must be a whole number, got {seed!r}.") from None
+    if not 0 <= s < 2**32:
+        raise DemoInputError(f"Seed must be between 0 and {2**32 - 1}, got {s}.")
+    return s
+
+
+def check_steps(steps: Any, maximum: int = 200) -> int:
+    try:
+        n = int(steps)
+    except (TypeError, ValueError):
+        raise DemoInputError(f"Steps must be a whole number, got {steps!r}.") from None
+    if not 1 <= n <= maximum:
+        raise DemoInputError(f"Steps must be between 1 and {maximum}, got {n}.")
+    return n
+
+
+def open_image(path: Any, max_pixels: int, what: str = "The image") -> "Any":
+    """Open an upload, refusing it *before* decoding when it has more than ``max_pixels``."""
+    from PIL import Image
+
+    if path is None:
+        raise DemoInputError("Please upload an image first.")
+    if isinstance(path, Image.Image):
+        img = path
+    else:
+        try:
+            img = Image.open(path)
+        except Image.DecompressionBombError:
+            raise DemoInputError(f"{what} is far too large to open; use one under {max_pixels:,} pixels.") from None
+        except Exception as exc:
+            raise DemoInputError(f"Cannot read the uploaded file as an image ({type(exc).__name__}).") from None
+    w, h = img.size
+    if w * h > max_pixels:
+        side = int(max_pixels**0.5)
+        raise DemoInputError(
+            f"{what} is {w}×{h} = {w * h:,} pixels; this model takes at most {max_pixels:,} "
+            f"(about {side}×{side}). Downscale or crop it first."
+        )
+    return to_rgb(img)
+
+
+def to_rgb(img: "Any") -> "Any":
+    """Any PIL mode to 8-bit RGB, keeping what the pixels mean.
+
+    ``convert("RGB")`` is wrong for two common cases: 16/32-bit grayscale (I;16, I, F) is
+    clipped at 255, so a 16-bit PNG turns white; and transparent pixels keep whatever colour
+    they hide. Here high-bit-depth images are rescaled to 0..255 by their type's range and
+    alpha is composited over white.
+    """
+    import numpy as np
+    from PIL import Image
+
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        a = np.asarray(img)
+        if mode.startswith("I;16"):
+            a8 = a.astype(np.float64) / 65535.0
+        elif mode == "I":
+            # 32-bit ints: PNG 16-bit grayscale often opens as "I" with values 0..65535
+            a8 = a.astype(np.float64) / (65535.0 if a.max(initial=0) > 255 else 255.0)
+        else:  # float images: assume 0..1 when they fit, else their own range
+            lo, hi = float(a.min(initial=0)), float(a.max(initial=1))
+            a8 = a if (lo >= 0 and hi <= 1) else (a - lo) / max(hi - lo, 1e-12)
+        g = np.clip(np.rint(a8 * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(g, "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(bg, rgba).convert("RGB")
+    return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV: PIL's conversion is right
+
+
+def fit_side(img: "Any", side: int, multiple: int) -> "Any":
+    """Resize so the longer side is ``side`` (aspect kept), both sides a multiple of ``multiple``."""
+    from PIL import Image
+
+    w, h = img.size
+    scale = side / max(w, h)
+    nw = max(multiple, int(round(w * scale / multiple)) * multiple)
+    nh = max(multiple, int(round(h * scale / multiple)) * multiple)
+    return img if (nw, nh) == (w, h) else img.resize((nw, nh), Image.Resampling.LANCZOS)
+
+
+# -- running ---------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def pipeline_params(pipeline_class: str) -> frozenset:
+    """Arguments a diffusers pipeline's __call__ takes (to show only the controls it uses)."""
+    import diffusers
+
+    cls = getattr(diffusers, pipeline_class, None)
+    if cls is None:
+        return frozenset()
+    return frozenset(inspect.signature(cls.__call__).parameters)
+
+
+def spec_params(model_id: str) -> frozenset:
+    return pipeline_params(get_spec(model_id).config.get("pipeline_class", ""))
+
+
+def step_callback_kwargs(pipe: Any, on_step: Callable[[int, int], None]) -> dict:
+    """Keyword arguments that make ``pipe(...)`` call ``on_step(done, total)`` after each step.
+
+    Newer pipelines take ``callback_on_step_end``; older ones (the x4 upscaler, PixArt) only
+    ``callback``/``callback_steps``. The total is read from the scheduler once it is set up.
+    """
+    params = inspect.signature(pipe.__call__).parameters
+
+    def total() -> int:
+        return len(getattr(pipe.scheduler, "timesteps", []) or []) or 1
+
+    if "callback_on_step_end" in params:
+        def cb(p, i, t, kw):
+            on_step(i + 1, total())
+            return kw
+
+        return {"callback_on_step_end": cb}
+    if "callback" in params:
+        return {"callback": lambda i, t, latents: on_step(i + 1, total()), "callback_steps": 1}
+    return {}
+
+
+def run(pipe: Any, kwargs: dict, seed: int, on_step: Optional[Callable[[int, int], None]] = None) -> tuple[Any, float]:
+    """Run the pipeline once; return (first image, seconds)."""
+    import torch
+
+    device = getattr(pipe, "device", torch.device("cpu"))
+    gen = torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(seed)
+    if on_step is not None:
+        kwargs = {**kwargs, **step_callback_kwargs(pipe, on_step)}
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = pipe(**kwargs, generator=gen)
+    return out.images[0], time.perf_counter() - t0
+
+
+def save_png(img: "Any", model_id: str, seed: int) -> str:
+    """Write the output as PNG for the download button (gradio serves files from its temp dir)."""
+    folder = Path(tempfile.gettempdir()) / "zoo-demo"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{model_id}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}-{threading.get_ident() % 10000}.png"
+    img.save(path, format="PNG")
+    return str(path)

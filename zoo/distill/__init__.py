@@ -1,0 +1,36 @@
+"""The shared block-distillation and architecture-search engine (NanoSD, TOC-SR, EdgeDiT).
+
+1. stages   - a teacher as ordered named stages; candidates that replace one stage each
+2. capture  - teacher stage inputs/outputs via forward hooks, to safetensors shards on disk
+3. fwgd     - feature-wise distillation of every candidate, sharded across processes
+4. search   - Bayesian optimisation over one choice per stage (Pareto or epsilon-constrained)
+5. align    - end-to-end alignment of the assembled student to the teacher's noise prediction
+loop/checkpoint/config: the resumable training loop, safetensors checkpoints, pydantic configs.
+
+Names are imported lazily so that ``import zoo.distill`` stays cheap (no torch).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "TrainConfig": "config", "BlockDistillConfig": "config", "CaptureConfig": "config", "SearchConfig": "config",
+    "AlignConfig": "config", "load_config_file": "config", "validate": "config",
+    "Candidate": "stages", "SearchSpace": "stages", "get_stage": "stages", "set_stage": "stages",
+    "assemble": "stages", "needed_candidates": "stages", "candidate_name": "stages",
+    "capture_stage_io": "capture", "StageDataset": "capture",
+    "distill_blocks": "fwgd", "load_block": "fwgd", "process_state": "fwgd", "stage_mse": "fwgd", "shard": "fwgd",
+    "search_architectures": "search", "pareto_front": "search", "SearchResult": "search",
+    "align_student": "align", "noise_prediction_error": "align", "unet_call": "align",
+    "train": "loop", "TrainResult": "loop", "TrainingInterrupted": "loop", "seed_for": "loop",
+    "save_weights": "checkpoint", "load_weights": "checkpoint",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'zoo.distill' has no attribute {name!r}")

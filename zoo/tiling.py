@@ -1,0 +1,125 @@
+"""Tiled inference: apply an image-to-image function to overlapping tiles and blend them.
+
+Each tile carries ``overlap`` pixels of context from its neighbours; in the output, tiles are
+blended with feathered weights (linear ramps across the shared band, whose outer quarter is
+context only), so seams vanish and peak memory is that of one tile whatever the image size.
+Works in pixel or latent space: ``scale`` is the output/input size ratio (4 for a x4 upscaler,
+8 for a VAE decoder, 1/8 for an encoder).
+
+Blending is a running weighted mean, ``out += (y - out) * w / (W + w)``: where overlapping
+tiles agree exactly the output equals them exactly (no rounding from w*y/sum(w)).
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any, Callable, Union
+
+from .errors import ZooError
+
+Size = Union[int, tuple[int, int]]
+
+
+def _pair(v: Size) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, (int, float)) else (int(v[0]), int(v[1]))
+
+
+def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
+    """Start offsets of tiles of size ``tile`` covering ``length`` with at least ``overlap`` shared."""
+    if tile >= length:
+        return [0]
+    stride = tile - overlap
+    if stride <= 0:
+        raise ZooError(f"tile overlap {overlap} must be smaller than the tile size {tile}")
+    stride = max(align, stride // align * align)
+    starts = list(range(0, length - tile, stride))
+    last = (length - tile) // align * align
+    if not starts or starts[-1] != last:
+        starts.append(last)
+    if last + tile < length:
+        raise ZooError(f"size {length} cannot be covered by {tile}-pixel tiles on a {align}-pixel grid")
+    return starts
+
+
+def _ramp(band: int) -> Any:
+    """Weights across a band shared with a neighbour, from the far edge inwards: the outer quarter
+    is context only (weight 0: a conv's zero padding at the tile edge never reaches the output),
+    then a linear rise, then full weight. The neighbour's mirrored ramp covers what this one drops."""
+    import torch
+
+    m = band // 4
+    rise = band - 2 * m
+    return torch.cat([torch.zeros(m), (torch.arange(rise) + 0.5) / rise, torch.ones(m)])
+
+
+def feather(length: int, band_before: int, band_after: int) -> Any:
+    """1-D blend weights of a tile sharing ``band_before``/``band_after`` pixels with its neighbours."""
+    import torch
+
+    w = torch.ones(length)
+    if band_before > 0:
+        w[:band_before] = torch.minimum(w[:band_before], _ramp(band_before))
+    if band_after > 0:
+        w[length - band_after:] = torch.minimum(w[length - band_after:], _ramp(band_after).flip(0))
+    return w
+
+
+def tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, overlap: Size = 32, scale: float = 1,
+          progress: bool = False) -> Any:
+    """``fn`` applied to overlapping tiles of the BCHW tensor ``x``, blended into one output.
+
+    ``fn`` maps a (B, C, th, tw) tile to (B, C', th*scale, tw*scale). An image no larger than one
+    tile is passed to ``fn`` whole.
+    """
+    import torch
+
+    if x.dim() != 4:
+        raise ZooError(f"tiled() takes a BCHW tensor, got shape {tuple(x.shape)}")
+    s = Fraction(scale).limit_denominator(64)
+    if s <= 0:
+        raise ZooError(f"scale must be positive, got {scale}")
+    align = s.denominator  # input offsets must map to whole output pixels
+    H, W = x.shape[-2:]
+    th, tw = min(_pair(tile)[0], H), min(_pair(tile)[1], W)
+    oh, ow = _pair(overlap)
+    if th % align or tw % align:
+        raise ZooError(f"tile size {th}x{tw} must be a multiple of {align} for scale {scale}")
+    ys, xs = tile_starts(H, th, oh, align), tile_starts(W, tw, ow, align)
+    out = weight = None
+    cells = [(y, x0) for y in ys for x0 in xs]
+    bar = None
+    if progress and len(cells) > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(cells), desc="tiles", unit="tile", leave=False)
+    Ho, Wo = int(H * s), int(W * s)
+    tho, two = int(th * s), int(tw * s)
+    for i, (y0, x0) in enumerate(cells):
+        y = fn(x[..., y0:y0 + th, x0:x0 + tw])
+        if y.shape[-2:] != (tho, two):
+            raise ZooError(f"the tiled function returned {tuple(y.shape[-2:])} for a {th}x{tw} tile; expected {tho}x{two} (scale {scale})")
+        if out is None:
+            out = torch.zeros(*y.shape[:-2], Ho, Wo, dtype=y.dtype, device=y.device)
+            weight = torch.zeros(Ho, Wo, dtype=torch.float32, device=y.device)
+        yi, xi = ys.index(y0), xs.index(x0)
+        # Ramp only across bands shared with a neighbour; image borders keep full weight.
+        rb_y = 0 if yi == 0 else math.ceil((ys[yi - 1] + th - y0) * s)
+        ra_y = 0 if yi == len(ys) - 1 else math.ceil((y0 + th - ys[yi + 1]) * s)
+        rb_x = 0 if xi == 0 else math.ceil((xs[xi - 1] + tw - x0) * s)
+        ra_x = 0 if xi == len(xs) - 1 else math.ceil((x0 + tw - xs[xi + 1]) * s)
+        w = torch.outer(feather(tho, min(rb_y, tho), min(ra_y, tho)), feather(two, min(rb_x, two), min(ra_x, two))).to(y.device)
+        oy, ox = int(y0 * s), int(x0 * s)
+        region = out[..., oy:oy + tho, ox:ox + two]
+        wregion = weight[oy:oy + tho, ox:ox + two]
+        total = wregion + w
+        # Pixels no tile has weighted yet keep 0 until one does (0/0 would give NaN).
+        alpha = torch.where(total > 0, w / total.clamp_min(1e-12), torch.zeros_like(w)).to(y.dtype)
+        region += (y - region) * alpha
+        wregion += w
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    if not bool((weight > 0).all()):
+        raise ZooError(f"tiles of {th}x{tw} with overlap {oh}x{ow} leave pixels uncovered in a {H}x{W} input: use a smaller overlap")
+    return out
