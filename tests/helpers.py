@@ -27,9 +27,11 @@ def unet_output(pipe, seed: int = 0):
     """Deterministic UNet output of a (tiny) SD pipeline."""
     import torch
 
+    import zoo
     from zoo.components import component_modules
 
-    mod, inputs = component_modules(pipe, names=["unet"])["unet"]
+    spec = zoo.spec_of(pipe) or zoo.get_spec("sd15-tiny")  # a plain diffusers pipeline has no spec
+    mod, inputs = component_modules(pipe, spec=spec, names=["unet"])["unet"]
     with torch.no_grad():
         return mod(**inputs)
 

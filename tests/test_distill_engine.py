@@ -114,7 +114,7 @@ def test_two_processes_give_the_same_blocks(tmp_path):
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stderr[-3000:]
         assert f"world={n} trained=8" in p.stdout
-    one, two = _blocks(tmp_path / "one"), _blocks(tmp_path / "two")
+    one, two = _blocks(tmp_path / "one" / "blocks"), _blocks(tmp_path / "two" / "blocks")
     assert len(one) == 8 and one.keys() == two.keys()
     for name in one:
         for k in one[name]:

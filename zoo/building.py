@@ -45,7 +45,12 @@ def build_component(cfg: dict[str, Any]) -> Any:
 
     cls = getattr(diffusers, cls_name)
     if hasattr(cls, "from_config") and "Scheduler" in cls_name:
-        return cls.from_config(cfg.get("config", {}))
+        import torch
+
+        # Schedulers keep small CPU tables (sigmas) and copy them to CPU in __init__: never
+        # build them under a surrounding meta-device context (a meta build of the pipeline).
+        with torch.device("cpu"):
+            return cls.from_config(cfg.get("config", {}))
     return cls(**cfg.get("config", {}))
 
 

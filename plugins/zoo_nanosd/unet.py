@@ -293,26 +293,13 @@ class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
     @classmethod
     def config_from_teacher(cls, teacher: nn.Module, stage_choices: Optional[Sequence[str]] = None) -> dict[str, Any]:
         """NanoSD config for ``teacher`` (SD1.5-layout UNet2DConditionModel, its 3-stage form, or a NanoSDUNet)."""
-        tc = teacher.config
         if isinstance(teacher, NanoSDUNet):
-            cfg = dict(tc)
-        else:
-            _check_sd_layout(teacher)
-            heads = tc.attention_head_dim if tc.num_attention_heads is None else tc.num_attention_heads
-            kept = _kept_levels(teacher)
-            cfg = {
-                "sample_size": tc.sample_size, "in_channels": tc.in_channels, "out_channels": tc.out_channels,
-                "block_out_channels": list(tc.block_out_channels[:kept]), "cross_attention_dim": tc.cross_attention_dim,
-                "attention_head_dim": list(heads[:kept]) if isinstance(heads, (list, tuple)) else heads,
-                "norm_num_groups": tc.norm_num_groups, "norm_eps": tc.norm_eps, "act_fn": tc.act_fn,
-                "flip_sin_to_cos": tc.flip_sin_to_cos, "freq_shift": tc.freq_shift,
-                "downsample_padding": tc.downsample_padding, "use_linear_projection": tc.use_linear_projection,
-                "upcast_attention": tc.upcast_attention, "time_cond_proj_dim": tc.time_cond_proj_dim,
-            }
-        cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}
-        if stage_choices is not None:
-            cfg["stage_choices"] = list(stage_choices)
-        return cfg
+            cfg = {k: v for k, v in dict(teacher.config).items() if not k.startswith("_")}
+            if stage_choices is not None:
+                cfg["stage_choices"] = list(stage_choices)
+            return cfg
+        _check_sd_layout(teacher)
+        return unet_config_from_teacher_config(dict(teacher.config), stage_choices)
 
     @classmethod
     def from_teacher(cls, teacher: nn.Module, stage_choices: Optional[Sequence[str]] = None) -> "NanoSDUNet":
@@ -331,9 +318,39 @@ class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
         return student
 
 
+def kept_levels(teacher_config: Any) -> int:
+    """Levels a teacher keeps after surgery: SD1.5 (4 levels, mid block) keeps 3; an already
+    cut 3-level UNet without a mid block keeps all."""
+    n = len(_cfg(teacher_config, "block_out_channels"))
+    return n if _cfg(teacher_config, "mid_block_type") is None and n == 3 else n - 1
+
+
 def _kept_levels(teacher: nn.Module) -> int:
-    n = len(teacher.config.block_out_channels)
-    return n if teacher.mid_block is None and n == 3 else n - 1
+    return kept_levels(teacher.config)
+
+
+def unet_config_from_teacher_config(tc: dict[str, Any], stage_choices: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    """NanoSDUNet kwargs from a UNet2DConditionModel config dict (SD1.5 layout): the first
+    kept levels' widths and the teacher's other settings; diffusers defaults where unset."""
+    defaults = {"mid_block_type": "UNetMidBlock2DCrossAttn", "num_attention_heads": None, "norm_eps": 1e-5,
+                "act_fn": "silu", "flip_sin_to_cos": True, "freq_shift": 0, "downsample_padding": 1,
+                "use_linear_projection": False, "upcast_attention": False, "time_cond_proj_dim": None,
+                "in_channels": 4, "out_channels": 4, "norm_num_groups": 32, "attention_head_dim": 8}
+    tc = {**defaults, **tc}
+    kept = kept_levels(tc)
+    heads = tc["attention_head_dim"] if tc["num_attention_heads"] is None else tc["num_attention_heads"]
+    cfg = {
+        "sample_size": tc["sample_size"], "in_channels": tc["in_channels"], "out_channels": tc["out_channels"],
+        "block_out_channels": list(tc["block_out_channels"][:kept]), "cross_attention_dim": tc["cross_attention_dim"],
+        "attention_head_dim": list(heads[:kept]) if isinstance(heads, (list, tuple)) else heads,
+        "norm_num_groups": tc["norm_num_groups"], "norm_eps": tc["norm_eps"], "act_fn": tc["act_fn"],
+        "flip_sin_to_cos": tc["flip_sin_to_cos"], "freq_shift": tc["freq_shift"],
+        "downsample_padding": tc["downsample_padding"], "use_linear_projection": tc["use_linear_projection"],
+        "upcast_attention": tc["upcast_attention"], "time_cond_proj_dim": tc["time_cond_proj_dim"],
+    }
+    if stage_choices is not None:
+        cfg["stage_choices"] = list(stage_choices)
+    return cfg
 
 
 def _check_sd_layout(teacher: nn.Module) -> None:

@@ -56,7 +56,8 @@ def card_markdown(model_id: str, measured: Optional[dict] = None) -> str:
     lines = [f"### {spec.id}", spec.summary]
     if spec.paper:
         link = f"[{spec.paper.title}]({spec.paper.url})" if spec.paper.url else spec.paper.title
-        lines.append(f"Paper: {link}" + (f" ({spec.paper.venue} {spec.paper.year or ''})".rstrip() + ")" if spec.paper.venue else ""))
+        venue = " ".join(str(x) for x in (spec.paper.venue, spec.paper.year) if x)
+        lines.append(f"Paper: {link}" + (f" ({venue})" if venue else ""))
     lines.append(f"Task: {spec.task} · default size {spec.resolution} px · license {spec.license}"
                  + (f" · weights [{spec.hub_repo}](https://huggingface.co/{spec.hub_repo})" if spec.hub_repo else ""))
     rows = []

@@ -99,6 +99,17 @@ class PipelineCache:
             self._items.clear()
 
 
+_CACHE: Optional[PipelineCache] = None
+
+
+def cache() -> PipelineCache:
+    """One cache per process, shared by every app in it (so memory holds ZOO_DEMO_CACHE models at most)."""
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = PipelineCache()
+    return _CACHE
+
+
 def _free_memory() -> None:
     import gc
 
@@ -258,7 +269,8 @@ def step_callback_kwargs(pipe: Any, on_step: Callable[[int, int], None]) -> dict
     params = inspect.signature(pipe.__call__).parameters
 
     def total() -> int:
-        return len(getattr(pipe.scheduler, "timesteps", []) or []) or 1
+        ts = getattr(pipe.scheduler, "timesteps", None)
+        return (len(ts) if ts is not None else 0) or 1
 
     if "callback_on_step_end" in params:
         def cb(p, i, t, kw):

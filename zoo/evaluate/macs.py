@@ -122,17 +122,16 @@ def module_macs(module: Any, inputs: dict[str, Any], mode: str = "auto") -> MacC
     return count_macs(module, inputs, module=module, mode=mode)
 
 
-def used_params(module: Any, inputs: dict[str, Any]) -> int:
-    """Parameters of the sub-modules a forward actually calls (a VAE decoder is not its encoder).
+def profile_module(module: Any, inputs: dict[str, Any], mode: str = "auto") -> tuple[int, MacCount]:
+    """(parameters used, MACs) of ``module(**inputs)`` in one pass.
 
-    Run on meta (cheap). Parameters owned directly by the top module are always counted.
+    Parameters are those of the sub-modules the forward actually calls (a VAE decoder is not
+    its encoder), plus those owned directly by ``module``; tied weights count once.
     """
-    import torch
-
     called: set[int] = set()
     hooks = [m.register_forward_pre_hook(lambda mod, _a: called.add(id(mod))) for m in module.modules()]
     try:
-        count_macs(module, inputs, module=module)
+        macs = count_macs(module, inputs, module=module, mode=mode)
     finally:
         for h in hooks:
             h.remove()
@@ -141,7 +140,7 @@ def used_params(module: Any, inputs: dict[str, Any]) -> int:
     for m in module.modules():
         if id(m) in called or m is module:
             for p in m.parameters(recurse=False):
-                if id(p) not in seen:  # tied weights count once
+                if id(p) not in seen:
                     seen.add(id(p))
                     total += p.numel()
-    return total
+    return total, macs

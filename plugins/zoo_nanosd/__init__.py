@@ -1,0 +1,39 @@
+"""NanoSD (arXiv 2601.09823): SD1.5 cut to three stages, per-stage block variants distilled
+feature-wise, a tiny VAE; registered as nanosd-xs / -s / -m (nanosd-prime) / -l / -tiny.
+
+Registering the specs imports no torch. The model classes load on first attribute access,
+so ``zoo_nanosd.NanoSDUNet`` works (and diffusers can find the classes named in a saved
+pipeline's model_index.json, whose library entry is ``zoo_nanosd``).
+"""
+from __future__ import annotations
+
+from zoo import hookimpl
+
+from .specs import all_specs
+
+_LAZY = {
+    "NanoSDUNet": "unet", "build_stage": "unet", "EncoderStage": "unet", "DecoderStage": "unet", "surgery": "unet",
+    "NanoSDTinyVAE": "vae", "StagedTeacher": "teacher", "teacher_stages": "teacher",
+    "encoder_posterior_loss": "vae_losses", "DecoderFeatureLoss": "vae_losses",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@hookimpl
+def register_models(register):
+    for spec in all_specs():
+        register(spec)
+
+
+@hookimpl
+def build_model(spec):
+    from .build import build_nanosd_pipeline
+
+    return build_nanosd_pipeline(spec)

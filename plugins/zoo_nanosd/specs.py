@@ -1,0 +1,92 @@
+"""ModelSpecs of the NanoSD family (plain data: no torch)."""
+from __future__ import annotations
+
+from zoo import Choice, ComponentSpec, ModelSpec, PaperRef
+
+from .choices import DECODER_OPTIONS, ENCODER_OPTIONS
+from .variants import VARIANTS, Variant
+
+PAPER = PaperRef(
+    title="NanoSD: Edge Efficient Foundation Model for Real Time Image Restoration",
+    arxiv="2601.09823", venue="CVPR", year=2026,
+    authors="Subhajit Sanyal, Srinivas Soumitri Miriyala, Akshay Janardan Bankar, Sravanth Kodavanti, "
+            "Manjunath Arveti, Harshit, Abhishek Ameta, Shreyas Pandith, Amit Satish Unde",
+)
+SD15_REPO = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+
+VAE_FULL = {"block_out_channels": [64, 64, 64, 64], "encoder_layers_per_block": [1, 2, 4, 18],
+            "decoder_layers_per_block": [1, 2, 3, 10], "norm_num_groups": 32, "sample_size": 512}
+VAE_TINY = {"block_out_channels": [16, 16, 16, 16], "encoder_layers_per_block": [1, 1, 1, 1],
+            "decoder_layers_per_block": [1, 1, 1, 1], "norm_num_groups": 4, "sample_size": 64}
+
+COMMON_CHOICES = {
+    "option_sets": Choice(
+        value={"encoder": list(ENCODER_OPTIONS), "decoder": list(DECODER_OPTIONS)},
+        why="R = ResNet, A = transformer; 4 encoder x 8 decoder options give the paper's 4*4*4*8*8*8 = 32,768 UNets.",
+    ),
+    "weight_mapping": Choice(
+        value="k-th R <- teacher stage's k-th ResNet; an A after ResNet j <- teacher transformer j",
+        why="Each kept block starts from the teacher block at the same place and so sees inputs like the ones it "
+            "was trained on; parameter names stay those of UNet2DConditionModel.",
+    ),
+    "skip_connections": Choice(
+        value="encoder stages re-emit their last output for dropped ResNet slots; decoder ResNet k concatenates the "
+              "k-th skip in pop order and unused skips are ignored",
+        why="Every stage keeps its original number of skip outputs/inputs, so all 32,768 combinations assemble.",
+    ),
+    "fwgd_teacher": Choice(
+        value="nanosd-l",
+        why="The 3-stage surgery UNet initialised from SD1.5: its stages see the inputs the students' stages will "
+            "see in the assembled network (D3 reads E3's output, not D4's).",
+    ),
+    "vae": Choice(
+        value={"block": "diffusers ResnetBlock2D, no attention", "width": 64,
+                "encoder_layers_per_level": VAE_FULL["encoder_layers_per_block"],
+                "decoder_layers_per_level": VAE_FULL["decoder_layers_per_block"]},
+        why="Depths set so the encoder has 1.97M and the decoder 1.30M params (paper: ~2M / ~1.3M), with most blocks "
+            "at the latent resolution where they cost the fewest MACs.",
+    ),
+    "vae_decoder_loss": Choice(
+        value="MSE of 1x1-projected student features to teacher decoder features at f/8, f/4, f/2, f/1 (each "
+              "normalised by the teacher feature's mean square) + image MSE",
+        why="The paper says feature matching without details; these are the resolutions both decoders share.",
+    ),
+}
+
+
+def _components(latent: int, hidden: int) -> list[ComponentSpec]:
+    return [
+        ComponentSpec(name="text_encoder", class_name="CLIPTextModel", inputs={"input_ids": [1, 77]},
+                      input_dtypes={"input_ids": "int64"}),
+        ComponentSpec(name="unet", class_name="NanoSDUNet",
+                      inputs={"sample": [1, 4, latent, latent], "timestep": [1], "encoder_hidden_states": [1, 77, hidden]}),
+        ComponentSpec(name="vae_decoder", class_name="NanoSDTinyVAE", inputs={"latent_sample": [1, 4, latent, latent]}),
+        ComponentSpec(name="vae_encoder", class_name="NanoSDTinyVAE", inputs={"sample": [1, 3, latent * 8, latent * 8]}),
+    ]
+
+
+def _spec(v: Variant) -> ModelSpec:
+    tiny = v.teacher.endswith("-tiny")
+    size = f"{v.target_params_m:g}M-param UNet" if not tiny else "toy widths, random weights: for tests"
+    summary = (f"NanoSD {v.id.split('-', 1)[1].upper()} ({v.paper_name}): SD1.5 distilled for phone NPUs, "
+               f"{size}, tiny VAE. No weights published yet: build with pretrained=False or train with `zoo train`.")
+    if tiny:
+        summary = f"NanoSD tiny: same classes and code paths at toy widths, random weights: for tests."
+    reported = dict(v.reported)
+    if not tiny:
+        reported.update({"vae_encoder_params_m": 2.0, "vae_decoder_params_m": 1.3})
+    return ModelSpec(
+        id=v.id, family="nanosd", task="text-to-image", summary=summary,
+        base_model=SD15_REPO, license="creativeml-openrail-m", hub_repo=None, paper=PAPER,
+        components=_components(8, 32) if tiny else _components(64, 768),
+        choices={"stage_choices": Choice(value=list(v.stage_choices), why=v.why), **COMMON_CHOICES},
+        aliases=list(v.aliases), resolution=64 if tiny else 512, reported=reported,
+        tags=["nanosd", "stable-diffusion", "distillation", "on-device", *(["tiny", "test"] if tiny else [])],
+        export_targets=["onnx", "coreml", "qnn"],
+        config={"teacher": v.teacher, "unet": {"stage_choices": list(v.stage_choices)},
+                "vae": VAE_TINY if tiny else VAE_FULL, "target_unet_params_m": v.target_params_m},
+    )
+
+
+def all_specs() -> list[ModelSpec]:
+    return [_spec(v) for v in VARIANTS.values()]
