@@ -48,7 +48,7 @@ def test_multi_objective_search_finds_a_non_dominated_front(tmp_path):
         seen.append(tuple(arch.values()))
         return metrics(arch)
 
-    cfg = SearchConfig(n_trials=30, n_startup_trials=8, out_dir=tmp_path, seed=0)
+    cfg = SearchConfig(n_trials=22, n_startup_trials=8, out_dir=tmp_path, seed=0)
     res = search_architectures(SPACE, evaluate, cfg, progress=False)
     assert len(seen) == len(set(seen)), "an architecture was evaluated twice"
     pts = [(e.metrics["fidelity"], e.metrics["params"]) for e in res.pareto]
@@ -66,15 +66,17 @@ def test_multi_objective_search_finds_a_non_dominated_front(tmp_path):
     assert res.png_path.stat().st_size > 5000
 
 
-def test_constrained_search_respects_epsilon(tmp_path):
+@pytest.mark.parametrize("sampler", ["gp", "tpe"])
+def test_constrained_search_respects_epsilon(tmp_path, sampler):
     eps = 1.0
-    cfg = SearchConfig(n_trials=30, n_startup_trials=8, mode="constrained", epsilon=eps, out_dir=tmp_path, seed=1)
+    cfg = SearchConfig(n_trials=24 if sampler == "gp" else 40, n_startup_trials=8, mode="constrained", epsilon=eps,
+                       out_dir=tmp_path, seed=1, sampler=sampler)
     res = search_architectures(SPACE, metrics, cfg, initial=[{s: "o0" for s in SPACE}], progress=False)
     assert res.best is not None and res.best.metrics["fidelity"] <= eps
     assert all(e.metrics["fidelity"] <= eps for e in res.pareto)
     assert all(e.feasible == (e.metrics["fidelity"] <= eps) for e in res.evaluated)
     opt = min(m["params"] for m in map(metrics, ALL) if m["fidelity"] <= eps)
-    print(f"constrained: best params {res.best.metrics['params']} (true optimum {opt}), "
+    print(f"constrained ({sampler}): best params {res.best.metrics['params']} (true optimum {opt}), "
           f"fidelity {res.best.metrics['fidelity']:.3f} <= {eps}")
     assert res.best.metrics["params"] <= opt * 1.15
 

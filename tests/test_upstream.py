@@ -78,6 +78,28 @@ def test_tiny_components_take_their_static_shapes(model_id):
             assert y.shape[-2:] == first.shape[-2:], name
 
 
+@pytest.mark.parametrize("model_id", sorted(CALLS))
+def test_tiny_save_and_load_round_trip(model_id, tmp_path):
+    """Diffusers layout + zoo_spec.json written and read back: same weights, same tokenisation."""
+    import torch
+
+    from zoo import hub
+
+    pipe = zoo.build(model_id)
+    pipe.save_pretrained(tmp_path, safe_serialization=True)
+    (tmp_path / hub.SPEC_FILE).write_text(zoo.get_spec(model_id).model_dump_json())
+    hub.write_manifest(tmp_path, model_id)
+    back = zoo.load(f"local-dir:{tmp_path}")
+    assert zoo.spec_of(back).id == model_id and type(back) is type(pipe)
+    for name, comp in pipe.components.items():
+        other = back.components[name]
+        if isinstance(comp, torch.nn.Module):
+            a, b = comp.state_dict(), other.state_dict()
+            assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+        elif name.startswith("tokenizer"):
+            assert comp("a red cube")["input_ids"] == other("a red cube")["input_ids"], name
+
+
 def _tokenizer_ids() -> dict[str, int]:
     from zoo.building import make_clip_tokenizer, make_t5_tokenizer
 

@@ -37,3 +37,10 @@ def build_model(spec):
     from .build import build_nanosd_pipeline
 
     return build_nanosd_pipeline(spec)
+
+
+@hookimpl
+def train_model(spec, config):
+    from .train import train_nanosd
+
+    return train_nanosd(spec, config)

@@ -86,7 +86,7 @@ def _main() -> None:
         if v.teacher != "sd15":
             continue
         c = combination_cost(table, v.stage_choices)
-        paper = f"{v.paper_params_m:.1f}" if v.paper_params_m else "-"
+        paper = f"{v.reported['unet_params_m']:.1f}" if "unet_params_m" in v.reported else "-"
         print(f"{name:<10} {' '.join(v.stage_choices):<44} {c['params'] / 1e6:9.2f} {paper:>8} "
               f"{c['macs'] / 1e9:7.1f} {c['attn_macs'] / 1e9:10.1f}")
 

@@ -45,7 +45,7 @@ class TinyEncoder(nn.Module):
             self.levels.append(nn.ModuleList([_block(prev if j == 0 else w, w, groups, act) for j in range(n)]))
             prev = w
             if lvl < len(widths) - 1:
-                self.downsamplers.append(Downsample2D(w, use_conv=True, out_channels=widths[lvl + 1], padding=1))
+                self.downsamplers.append(Downsample2D(w, use_conv=True, out_channels=widths[lvl + 1], padding=1, name="op"))
                 prev = widths[lvl + 1]
         self.norm_out = nn.GroupNorm(groups, prev, eps=1e-6)
         self.act = nn.SiLU()

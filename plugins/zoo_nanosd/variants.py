@@ -54,7 +54,7 @@ VARIANTS: dict[str, Variant] = {
             stage_choices=["R", "RR", "R", "RA", "R", "R"], target_params_m=170.0,
             measured_params_m=171.85, measured_gmacs=112.7,
             reported={"unet_params_m": 170.0, "npu_latency_ms": 12.0},
-            why="Fewest MACs among the 239 combinations within 2% of 170M that keep a transformer: "
+            why="Fewest MACs among the 231 combinations within 2% of 170M that keep a transformer: "
                 "its only transformer is at 16x16 (256 tokens) in D3, none at 32x32 or 64x64.",
         ),
         Variant(

@@ -83,7 +83,7 @@ def specs(tiny_note: str):
         ModelSpec(
             id="sd35-medium", **common, hub_repo=HUB_REPO, resolution=1024,
             summary="Stable Diffusion 3.5 Medium (MMDiT-X, three text encoders): teacher of MM-EDiT and FraQAT.",
-            components=components(128, TRANSFORMER), reported={"transformer_params_b": 2.5},
+            components=components(128, TRANSFORMER),
             config=pipeline_config(TRANSFORMER, vaes.SD3, encoders.CLIP_L, encoders.OPENCLIP_BIGG, encoders.T5_XXL),
             tags=["mmdit", "stable-diffusion-3", "license-stabilityai-ai-community", "teacher"],
         ),

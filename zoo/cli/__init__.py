@@ -18,9 +18,15 @@ COMMANDS = {
     "doctor": "doctor",
     "load": "run_cmd",
     "run": "run_cmd",
+    "eval": "eval_cmd",
+    "bench": "bench_cmd",
     "fetch": "fetch",
     "push": "push_cmd",
     "card": "card_cmd",
+    "demo": "demo_cmd",
+    "space": "space_cmd",
+    "train": "train_cmd",
+    "export": "export_cmd",
 }
 
 

@@ -128,7 +128,9 @@ def load_pipeline(model_id: str, techniques: Sequence[str] = ()) -> Loaded:
     from ..loading import load
 
     t0 = time.perf_counter()
-    kw = dict(device=default_device(), techniques=list(techniques) or None, progress=False)
+    # ZOO_DEMO_DTYPE=fp16 halves memory and time on a GPU Space; CPU stays fp32 unless asked.
+    kw = dict(device=default_device(), dtype=os.environ.get("ZOO_DEMO_DTYPE") or None,
+              techniques=list(techniques) or None, progress=False)
     random_weights = random_init_forced()
     if random_weights:
         pipe = load(model_id, pretrained=False, **kw)
@@ -137,9 +139,10 @@ def load_pipeline(model_id: str, techniques: Sequence[str] = ()) -> Loaded:
             pipe = load(model_id, pretrained=True, **kw)
         except WeightsNotFoundError as exc:
             if not is_tiny(model_id):
+                how = "" if "zoo fetch" in str(exc) else f" To get them run `zoo fetch {model_id}`."
                 raise DemoInputError(
-                    f"No weights for {model_id}: {exc} To get them run `zoo fetch {model_id}` "
-                    f"(or set ZOO_DEMO_RANDOM_INIT=1 to try the app with random weights)."
+                    f"No weights for {model_id}: {exc}{how} (Or restart the demo with ZOO_DEMO_RANDOM_INIT=1 "
+                    f"to try it with random weights.)"
                 ) from None
             pipe, random_weights = load(model_id, pretrained=False, **kw), True
     if hasattr(pipe, "set_progress_bar_config"):
@@ -297,10 +300,13 @@ def run(pipe: Any, kwargs: dict, seed: int, on_step: Optional[Callable[[int, int
     return out.images[0], time.perf_counter() - t0
 
 
-def save_png(img: "Any", model_id: str, seed: int) -> str:
-    """Write the output as PNG for the download button (gradio serves files from its temp dir)."""
-    folder = Path(tempfile.gettempdir()) / "zoo-demo"
+def save_png(img: "Any", model_id: str, seed: int, keep: int = 32) -> str:
+    """Write the output as PNG for the download button; gradio copies it into its own cache, so
+    only the newest ``keep`` files are kept here (a long-running Space would fill the disk)."""
+    folder = Path(tempfile.gettempdir()) / f"zoo-demo-{os.getpid()}"
     folder.mkdir(exist_ok=True)
-    path = folder / f"{model_id}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}-{threading.get_ident() % 10000}.png"
+    path = folder / f"{model_id}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}-{time.perf_counter_ns() % 10**6}.png"
     img.save(path, format="PNG")
+    for old in sorted(folder.glob("*.png"), key=lambda p: p.stat().st_mtime)[:-keep]:
+        old.unlink(missing_ok=True)
     return str(path)

@@ -59,7 +59,7 @@ def generate(model_id, prompt, negative, steps, guidance, width, height, seed, t
 
 def build(models: Sequence[str], default: str, title: Optional[str] = None) -> gr.Blocks:
     lo, hi, step = size_limits(default)
-    with gr.Blocks(title=title or "zoo · text-to-image") as demo:
+    with gr.Blocks(title=title or "zoo · text-to-image", **ui.BLOCKS_KW) as demo:
         ui.header(title or "Text to image", "Efficient on-device diffusion models from the zoo. "
                   "Pick a model, write a prompt, generate.")
         with gr.Row():
@@ -87,8 +87,11 @@ def build(models: Sequence[str], default: str, title: Optional[str] = None) -> g
             return (ui.card_markdown(mid), size, size, gr.update(value=ui.default_steps(mid)),
                     ui.visible_if(mid, "guidance_scale"), ui.visible_if(mid, "negative_prompt"), ui.technique_update(mid))
 
-        model.change(on_model, model, [card, width, height, steps, guidance, negative, techniques],
-                     api_visibility="private", concurrency_limit=None)
+        # On page load too: slider bounds start wide enough for every listed model (gradio checks
+        # them server-side), then narrow to the selected one.
+        gr.on([model.change, demo.load], on_model, model,
+              [card, width, height, steps, guidance, negative, techniques],
+              api_visibility="private", concurrency_limit=None)
         gr.on([button.click, prompt.submit], generate,
               [model, prompt, negative, steps, guidance, width, height, seed, techniques],
               [image, status, download, card], api_name=API_NAME)

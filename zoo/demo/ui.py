@@ -16,6 +16,9 @@ from . import common
 from .card import card_markdown
 
 SEED_MAX = 2**32 - 1
+# gr.Blocks options every app shares: gradio's cache of outputs and uploads is swept hourly of
+# files older than two hours, so a long-running Space does not fill its disk.
+BLOCKS_KW = {"delete_cache": (3600, 7200)}
 
 
 def model_choices(task: str, model_ids: Optional[Sequence[str]], default: Optional[str]) -> tuple[list[str], str]:
@@ -69,7 +72,7 @@ def model_picker(models: list[str], default: str) -> gr.Dropdown:
 def seed_row(value: int = 0) -> gr.Number:
     with gr.Row():
         seed = gr.Number(value=value, precision=0, minimum=0, maximum=SEED_MAX, label="Seed", elem_id="seed", scale=3)
-        rand = gr.Button("🎲 random", elem_id="random-seed", scale=1, min_width=80)
+        rand = gr.Button("Random", elem_id="random-seed", scale=1, min_width=80)
     # Drawn in the browser: no queue slot is spent on a random number.
     rand.click(None, None, seed, js=f"() => Math.floor(Math.random() * {SEED_MAX + 1})")
     return seed
@@ -87,7 +90,7 @@ def technique_update(model_id: str) -> Any:
 
 
 def output_panel(model_id: str) -> tuple[gr.Image, gr.Markdown, gr.File, gr.Markdown]:
-    image = gr.Image(type="pil", format="png", label="Output", elem_id="output-image", interactive=False)
+    image = gr.Image(type="pil", format="png", label="Output", elem_id="output-image", interactive=False, height=320)
     status = gr.Markdown("", elem_id="status")
     download = gr.File(label="Download PNG", elem_id="download", interactive=False)
     card = gr.Markdown(card_markdown(model_id), elem_id="card")

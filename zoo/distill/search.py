@@ -13,6 +13,7 @@ student; params, MACs or measured latency); both are minimised.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
@@ -91,17 +92,16 @@ def search_architectures(
             cache[space.arch(e.arch)] = e
 
     constrained = cfg.mode == "constrained"
-
-    def constraints(trial) -> list[float]:
-        return [trial.user_attrs["constraint"]]
-
-    if cfg.sampler == "gp":
-        sampler = optuna.samplers.GPSampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials,
-                                            constraints_func=constraints if constrained else None,
-                                            deterministic_objective=True)
-    else:
-        sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials,
-                                             constraints_func=constraints if constrained else None)
+    # optuna >= 5 takes constraints from Trial.set_constraint; older ones need constraints_func
+    legacy = constrained and not hasattr(optuna.trial.Trial, "set_constraint")
+    ckw = {"constraints_func": lambda t: [t.user_attrs["constraint"]]} if legacy else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if cfg.sampler == "gp":
+            sampler = optuna.samplers.GPSampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials,
+                                                deterministic_objective=True, **ckw)
+        else:
+            sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials, **ckw)
     study = optuna.create_study(
         study_name="arch-search", storage=JournalStorage(JournalFileBackend(str(journal))), sampler=sampler,
         load_if_exists=True, directions=None if constrained else ["minimize", "minimize"],
@@ -128,8 +128,10 @@ def search_architectures(
         e = cache[arch]
         e.trials.append(trial.number)
         trial.set_user_attr("arch", list(arch))
-        if constrained:
+        if constrained:  # feasible when <= 0
             trial.set_user_attr("constraint", e.metrics[cfg.fidelity] - cfg.epsilon)
+            if not legacy:
+                trial.set_constraint(cfg.fidelity, e.metrics[cfg.fidelity] - cfg.epsilon)
             return e.metrics[cfg.cost]
         return e.metrics[cfg.fidelity], e.metrics[cfg.cost]
 

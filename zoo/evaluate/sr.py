@@ -123,7 +123,7 @@ def pipeline_upscaler(pipe: Any, scale: int, prompt: str = "", tile: Optional[in
         return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)[None].float()
 
     def upscale(lr: Any) -> Any:
-        x = torch.from_numpy(np.ascontiguousarray(lr)).permute(2, 0, 1)[None].float()
+        x = torch.from_numpy(np.array(lr, copy=True)).permute(2, 0, 1)[None].float()
         y = call(x) if tile is None else tiled(call, x, tile=tile, overlap=overlap, scale=scale, progress=progress)
         return y[0].permute(1, 2, 0).clamp(0, 255).round().to(torch.uint8).numpy()
 

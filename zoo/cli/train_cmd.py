@@ -1,0 +1,55 @@
+"""`zoo train ID`: run a model's training recipe through its plugin's ``train_model`` hook.
+
+    zoo train nanosd-s --data DIR --config train.yaml --stage all --out runs/nanosd-s
+    accelerate launch --num_processes 8 "$(which zoo)" train nanosd-s ...   # blocks sharded over 8 GPUs
+
+Options given on the command line override those in the config file.
+"""
+from __future__ import annotations
+
+STAGES = ["block", "search", "vae", "align", "all"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model with its recipe (block distillation, search, VAE, alignment)")
+    p.add_argument("id", help="model id, e.g. nanosd-s")
+    p.add_argument("--teacher", default=None, help="teacher model id (default: the model's own)")
+    p.add_argument("--data", default=None, help="folder of images + .txt captions, or with prompts.txt")
+    p.add_argument("--config", default=None, help="YAML or JSON file of recipe options")
+    p.add_argument("--stage", choices=STAGES, default=None, help="which stage to run (default: all)")
+    p.add_argument("--out", default=None, help="output folder (default: runs/ID)")
+    p.add_argument("--resume", action="store_true", help="continue from checkpoints and skip finished stages")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: accelerate's choice)")
+    p.add_argument("--random-teacher", action="store_true",
+                   help="random-init teacher instead of its weights (a dry run of the recipe)")
+    p.set_defaults(func=run)
+
+
+def build_config(args) -> dict:
+    from ..distill.config import load_config_file
+
+    cfg = load_config_file(args.config) if args.config else {}
+    for key, val in (("teacher", args.teacher), ("data", args.data), ("stage", args.stage), ("device", args.device)):
+        if val is not None:
+            cfg[key] = val
+    cfg["out_dir"] = args.out or cfg.get("out_dir") or f"runs/{args.id}"
+    if args.resume:
+        cfg["resume"] = True
+    if args.random_teacher:
+        cfg["teacher_pretrained"] = False
+    return cfg
+
+
+def run(args) -> int:
+    from ..errors import ZooError
+    from ..plugins import get_plugin_manager
+    from ..registry import get_registry
+
+    spec = get_registry().get(args.id)
+    cfg = build_config(args)
+    pm = get_plugin_manager()
+    if not any(name == spec.plugin for name, _ in pm.impls("train_model")):
+        raise ZooError(f"plugin {spec.plugin!r} (owner of {spec.id}) has no training recipe (no train_model hook)")
+    out = pm.call_owner(spec.plugin, "train_model", spec=spec, config=cfg)
+    print(f"{spec.id}: training output in {out}")
+    return 0

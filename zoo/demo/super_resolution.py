@@ -1,0 +1,98 @@
+"""The super-resolution app: any registered super-resolution model (SD x4 upscaler, TOC-SR, ...)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import gradio as gr
+
+from ..registry import get_spec
+from . import common, ui
+
+TASK = "super-resolution"
+API_NAME = "upscale"
+
+
+def scale_of(model_id: str) -> int:
+    """Upscaling factor: the spec's ``config['scale']`` if set, else the VAE's (2 per extra VAE level)."""
+    cfg = get_spec(model_id).config
+    if "scale" in cfg:
+        return int(cfg["scale"])
+    vae = cfg.get("components", {}).get("vae", {}).get("config", {})
+    levels = len(vae.get("block_out_channels", [])) or 3
+    return 2 ** (levels - 1)
+
+
+def max_input_pixels(model_id: str) -> int:
+    """Inputs up to twice the side the model was trained on (output spec.resolution); larger would
+    need tiling, so it is refused rather than risking an out-of-memory. ZOO_DEMO_MAX_PIXELS overrides."""
+    side = 2 * get_spec(model_id).resolution // scale_of(model_id)
+    return common.env_int("ZOO_DEMO_MAX_PIXELS", side * side)
+
+
+def limits_text(model_id: str) -> str:
+    s, m = scale_of(model_id), max_input_pixels(model_id)
+    side = int(m**0.5)
+    return f"×{s} upscaling · input up to {m:,} pixels (e.g. {side}×{side} → {side * s}×{side * s})"
+
+
+def upscale(model_id, image, prompt, negative, steps, guidance, noise_level, seed, techniques, progress=gr.Progress()):
+    with ui.user_errors():
+        img = common.open_image(image, max_input_pixels(model_id), what="The input image")
+        prompt = common.check_prompt(prompt, required=False)  # the upscaler's text is only a hint
+        steps, seed = common.check_steps(steps), common.check_seed(seed)
+        loaded = common.cache().get(model_id, techniques or ())
+        params = common.spec_params(model_id)
+        kw = dict(image=img, num_inference_steps=steps)
+        if "prompt" in params:
+            kw["prompt"] = prompt
+        if (negative or "").strip() and "negative_prompt" in params:
+            kw["negative_prompt"] = negative.strip()
+        if "guidance_scale" in params:
+            kw["guidance_scale"] = float(guidance)
+        if "noise_level" in params:
+            kw["noise_level"] = int(noise_level)
+        out, seconds = common.run(loaded.pipe, kw, seed, ui.progress_steps(progress))
+        return ui.result(out, loaded, seed, seconds)
+
+
+def build(models: Sequence[str], default: str, title: Optional[str] = None) -> gr.Blocks:
+    params = common.spec_params(default)
+    with gr.Blocks(title=title or "zoo · super-resolution", **ui.BLOCKS_KW) as demo:
+        ui.header(title or "Super-resolution", "Upscale a photo with an efficient diffusion super-resolution model.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                model = ui.model_picker(list(models), default)
+                limits = gr.Markdown(limits_text(default), elem_id="limits")
+                # filepath + image_mode=None: the file reaches us undecoded, so its size is checked
+                # before decoding and 16-bit / alpha images are converted correctly (common.to_rgb).
+                image = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"],
+                                 label="Low-resolution input", elem_id="input-image")
+                prompt = gr.Textbox(label="Prompt (optional)", lines=1, placeholder="a sharp photo", elem_id="prompt",
+                                    visible="prompt" in params)
+                negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry",
+                                      elem_id="negative-prompt", visible="negative_prompt" in params)
+                with gr.Accordion("Settings", open=True):
+                    steps = gr.Slider(1, 100, value=ui.default_steps(default, 20), step=1, label="Steps", elem_id="steps")
+                    guidance = gr.Slider(0.0, 20.0, value=9.0, step=0.5, label="Guidance scale", elem_id="guidance",
+                                         visible="guidance_scale" in params)
+                    noise = gr.Slider(0, 350, value=20, step=1, label="Noise level", elem_id="noise-level",
+                                      info="noise added to the input: higher invents more detail",
+                                      visible="noise_level" in params)
+                    seed = ui.seed_row()
+                    techniques = ui.technique_toggles(default)
+                button = gr.Button("Upscale", variant="primary", elem_id="run")
+            with gr.Column(scale=1):
+                out, status, download, card = ui.output_panel(default)
+
+        def on_model(mid):
+            return (ui.card_markdown(mid), limits_text(mid), gr.update(value=ui.default_steps(mid, 20)),
+                    ui.visible_if(mid, "guidance_scale"), ui.visible_if(mid, "noise_level"),
+                    ui.visible_if(mid, "prompt"), ui.visible_if(mid, "negative_prompt"), ui.technique_update(mid))
+
+        # On page load too, so the controls fit the preselected model.
+        gr.on([model.change, demo.load], on_model, model,
+              [card, limits, steps, guidance, noise, prompt, negative, techniques],
+              api_visibility="private", concurrency_limit=None)
+        button.click(upscale, [model, image, prompt, negative, steps, guidance, noise, seed, techniques],
+                     [out, status, download, card], api_name=API_NAME)
+    return demo
