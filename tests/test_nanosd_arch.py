@@ -9,7 +9,7 @@ import torch
 
 import zoo
 from zoo_nanosd.choices import (
-    DECODER_OPTIONS, ENCODER_OPTIONS, NUM_COMBINATIONS, ORIGINAL, combination, options_for, parse_option,
+    NUM_COMBINATIONS, ORIGINAL, combination, options_for, parse_option,
 )
 from zoo_nanosd.variants import VARIANTS
 
@@ -66,6 +66,13 @@ def test_family_registered_with_alias_and_paper_figures():
     assert s.component("unet").inputs == {"sample": [1, 4, 64, 64], "timestep": [1], "encoder_hidden_states": [1, 77, 768]}
 
 
+def test_plugin_contract():
+    from zoo.testing import check_plugin
+
+    specs = check_plugin("nanosd")  # loads, valid specs, listing imports no torch, tiny builds
+    assert {s.id for s in specs} >= {"nanosd-s", "nanosd-tiny"}
+
+
 @pytest.mark.parametrize("model_id", ["nanosd-xs", "nanosd-s", "nanosd-m", "nanosd-l"])
 def test_full_size_unet_params_match_the_paper(model_id):
     from zoo_nanosd.build import build_unet
@@ -90,7 +97,13 @@ def test_nanosd_l_is_the_3_stage_sd15_unet():
     with torch.device("meta"):
         ours = build_unet(zoo.get_spec("nanosd-l"))
         ref = UNet2DConditionModel(**cfg)
+        sd15 = UNet2DConditionModel(**_teacher_unet_config("sd15"))
     assert _params(ours) / 1e6 == pytest.approx(523.2, abs=0.05)
+    assert _params(sd15) / 1e6 == pytest.approx(859.52, abs=0.01)
+    from zoo_nanosd.unet import surgery
+
+    cut = surgery(sd15)  # full-size surgery on the meta device: names and shapes line up
+    assert _params(cut) == _params(ours) and cut.device.type == "meta"
     assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in ref.state_dict().items()}
 
 

@@ -291,7 +291,9 @@ def run_bench(cfg: BenchConfig, out: Path) -> list[Row]:
 
 # -- writing -------------------------------------------------------------------------------------------
 def _fmt(v: Optional[float], digits: int = 2) -> str:
-    return "-" if v is None else f"{v:,.{digits}f}"
+    if v is None:
+        return "-"
+    return f"{v:,.{digits}f}" if abs(v) >= 1 or v == 0 else f"{v:.3g}"
 
 
 def _ratio(v: Optional[float]) -> str:

@@ -67,11 +67,12 @@ def _components(latent: int, hidden: int) -> list[ComponentSpec]:
 
 def _spec(v: Variant) -> ModelSpec:
     tiny = v.teacher.endswith("-tiny")
-    size = f"{v.target_params_m:g}M-param UNet" if not tiny else "toy widths, random weights: for tests"
-    summary = (f"NanoSD {v.id.split('-', 1)[1].upper()} ({v.paper_name}): SD1.5 distilled for phone NPUs, "
-               f"{size}, tiny VAE. No weights published yet: build with pretrained=False or train with `zoo train`.")
     if tiny:
-        summary = f"NanoSD tiny: same classes and code paths at toy widths, random weights: for tests."
+        summary = "NanoSD tiny: the NanoSD classes and code paths at toy widths, random weights: for tests."
+    else:
+        summary = (f"NanoSD {v.id.split('-', 1)[1].upper()}: SD1.5 distilled for phone NPUs, "
+                   f"{v.target_params_m:g}M-param UNet ({v.paper_name}) + tiny VAE. "
+                   "No weights published yet: build with pretrained=False or train with `zoo train`.")
     reported = dict(v.reported)
     if not tiny:
         reported.update({"vae_encoder_params_m": 2.0, "vae_decoder_params_m": 1.3})

@@ -16,8 +16,8 @@ Stage interface (``unet.stages``: E1, E2, E3, D3, D2, D1), the same for every op
 students (``NanoSDUNet``, ``build_stage``) and teachers (``teacher_stages``):
 
 * encoder stage: ``stage(hidden, temb, encoder_hidden_states) -> (hidden, skips)``; ``skips``
-  always holds the original number of tensors (2 per layer slot, +1 after a downsampler):
-  a dropped ResNet slot re-emits the last output [choice from nanosd.md].
+  always holds the original number of tensors (one per layer slot, so 2, plus one after a
+  downsampler): a dropped ResNet slot re-emits the last output [choice from nanosd.md].
 * decoder stage: ``stage(hidden, skips, temb, encoder_hidden_states) -> hidden``; ``skips``
   is the stage's 3 tensors in encoder order; ResNet k concatenates ``skips[-1 - k]`` (as
   diffusers pops them), so a stage with fewer ResNets uses only its first k skips in pop order.
@@ -41,7 +41,7 @@ from torch import nn
 
 from zoo import ZooError
 
-from .choices import DECODER_LAYERS, ENCODER_LAYERS, ORIGINAL, parse_option, validate_choices
+from .choices import DECODER_LAYERS, ENCODER_LAYERS, ORIGINAL, options_for, parse_option, validate_choices
 
 
 # ----------------------------------------------------------------------------- stages
@@ -148,13 +148,9 @@ def build_stage(config: Any, stage_index: int, choice: str) -> nn.Module:
     n = len(_cfg(config, "block_out_channels"))
     g = stage_geometry(config, stage_index)
     n_layers = ENCODER_LAYERS if g["encoder"] else DECODER_LAYERS
-    n_res, attn_after = parse_option(choice)
-    if n_res > n_layers:
-        raise ZooError(f"option {choice!r} has {n_res} ResNets; stage {stage_index} has {n_layers} slots")
-    from .choices import options_for
-
     if choice not in options_for(stage_index, n):
         raise ZooError(f"stage {stage_index} has no option {choice!r}; choose one of {list(options_for(stage_index, n))}")
+    n_res, attn_after = parse_option(choice)
     groups, eps = _cfg(config, "norm_num_groups"), _cfg(config, "norm_eps")
     temb = _cfg(config, "block_out_channels")[0] * 4
     heads = _heads(config, g["level"])
@@ -311,10 +307,11 @@ class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
         is the teacher's k-th, a transformer after ResNet j is the teacher's transformer j.
         ``stage_choices=None`` keeps every block (nanosd-l).
         """
-        student = cls(**cls.config_from_teacher(teacher, stage_choices or list(ORIGINAL)))
-        student.load_state_dict(teacher_state_for(student, teacher), strict=True)
-        if (student.device, student.dtype) != (teacher.device, teacher.dtype):
-            student = student.to(device=teacher.device, dtype=teacher.dtype)
+        with torch.device("meta"):  # no random init of a network about to be overwritten
+            student = cls(**cls.config_from_teacher(teacher, stage_choices or list(ORIGINAL)))
+        # copies (not views) of the teacher's tensors, on its device and in its dtype
+        state = {k: v.detach().clone() for k, v in teacher_state_for(student, teacher).items()}
+        student.load_state_dict(state, strict=True, assign=True)
         return student
 
 

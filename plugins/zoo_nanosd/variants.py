@@ -41,7 +41,7 @@ VARIANTS: dict[str, Variant] = {
     v.id: v
     for v in [
         Variant(
-            id="nanosd-xs", paper_name="Model 7 (fewest params)",
+            id="nanosd-xs", paper_name="paper Model 7, fewest params",
             stage_choices=["R", "R", "R", "R", "R", "RA"], target_params_m=130.0,
             measured_params_m=131.43, measured_gmacs=115.7,
             reported={"unet_params_m": 130.0, "npu_latency_ms": 27.0},
@@ -50,7 +50,7 @@ VARIANTS: dict[str, Variant] = {
                 "(rule 4: decoder). One 64x64 transformer matches its 27 ms, same as nanosd-m.",
         ),
         Variant(
-            id="nanosd-s", paper_name="Model 5 (fastest)",
+            id="nanosd-s", paper_name="paper Model 5, fastest",
             stage_choices=["R", "RR", "R", "RA", "R", "R"], target_params_m=170.0,
             measured_params_m=171.85, measured_gmacs=112.7,
             reported={"unet_params_m": 170.0, "npu_latency_ms": 12.0},
@@ -58,7 +58,7 @@ VARIANTS: dict[str, Variant] = {
                 "its only transformer is at 16x16 (256 tokens) in D3, none at 32x32 or 64x64.",
         ),
         Variant(
-            id="nanosd-m", paper_name="Model 2 (NanoSD-Prime)",
+            id="nanosd-m", paper_name="paper Model 2, NanoSD-Prime",
             stage_choices=["RR", "RARA", "RARA", "R", "RARARA", "RAR"], target_params_m=315.0,
             measured_params_m=315.23, measured_gmacs=239.8, aliases=("nanosd-prime",),
             reported={"unet_params_m": 315.0, "npu_latency_ms": 27.0},
@@ -67,7 +67,7 @@ VARIANTS: dict[str, Variant] = {
                 "ResNets dropped are D3's, the largest stage (258M of 523M).",
         ),
         Variant(
-            id="nanosd-l", paper_name="3-stage UNet after surgery",
+            id="nanosd-l", paper_name="the 3-stage UNet after surgery",
             stage_choices=list(ORIGINAL), target_params_m=523.2,
             measured_params_m=523.22, measured_gmacs=378.0,
             why="Every kept block original: SD1.5 with E4, the mid block and D4 removed. The FwGD "
