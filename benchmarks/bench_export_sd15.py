@@ -68,7 +68,7 @@ def main() -> None:
     print(f"parity vs torch: max abs {meta['parity']['max_abs']:.3g}, rel {meta['parity']['rel_max']:.3g}, "
           f"cosine {meta['parity']['cosine']:.8f}")
 
-    del unet, mod
+    unet = mod = None  # free the torch weights before onnxruntime loads its copy
     sess = session(paths[0])
     ort_s = median_time(lambda: run_onnx(paths[0], inputs, sess), args.repeats)
     print(f"onnxruntime forward: {ort_s:.2f} s; onnxruntime / torch latency ratio {ort_s / torch_s:.2f}")

@@ -70,3 +70,25 @@ def test_plugin_eval_hook_overrides_the_generic_suite():
 def test_model_without_spec_is_refused():
     with pytest.raises(ZooError, match="no zoo spec"):
         evaluate(torch.nn.Identity(), "cost")
+
+
+def test_onnxruntime_latency_of_a_small_module():
+    from zoo.evaluate.latency import onnxruntime_latency
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+        def forward(self, image, scale):
+            return self.conv(image) * scale
+
+    st = onnxruntime_latency(Net().eval(), {"image": torch.randn(1, 3, 16, 16), "scale": torch.ones(1)}, warmup=1, repeats=3)
+    assert st.repeats == 3 and 0 < st.min_ms <= st.median_ms <= st.max_ms
+
+
+def test_peak_memory_sees_a_known_allocation():
+    from zoo.evaluate.latency import peak_memory_mb
+
+    mb = peak_memory_mb(lambda: torch.ones(25_000_000).sum())  # 95.4 MiB of float32
+    assert 90 < mb < 110

@@ -76,3 +76,11 @@ def test_qdq_w8a16_runs_and_reports_error(tmp_path):
     assert c["quantization"]["activations"] == "QUInt16" and c["quantization"]["calibration_samples"] == 3
     assert 0 < c["parity"]["max_abs"] and c["parity"]["cosine"] > 0.9  # measured against torch fp32
     assert c["parity_fp32_export"]["rel_max"] <= 1e-3
+
+
+@pytest.mark.slow
+def test_sd15_tiny_unet_onnx_matches_torch(tiny_pipe, tmp_path):
+    # ~1 min on 2 cores (the exporter's cost follows the node count, and this UNet has all four stages)
+    export(tiny_pipe, ExportRequest(target="onnx", components=["unet"], out_dir=tmp_path), progress=False)
+    meta = json.loads((tmp_path / "sd15-tiny-onnx-fp32" / "metadata.json").read_text())
+    assert meta["components"]["unet"]["parity"]["rel_max"] <= 1e-3

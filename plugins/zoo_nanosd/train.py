@@ -395,6 +395,10 @@ def stage_align(run: Run) -> dict[str, Any]:
         if svae is not None:
             numbers["error_aligned_student_vae"] = run.fidelity(student, svae)
     numbers["align_final_loss"] = r.final_loss
+    # what alignment optimises: the student on its own VAE's latents when it has one
+    tag = "_student_vae" if svae is not None else ""
+    numbers["error_before_align"] = numbers[f"error_distilled{tag}"]
+    numbers["error_after_align"] = numbers[f"error_aligned{tag}"]
     _save_pipeline(run, student, svae)
     (run.out / "report.json").write_text(json.dumps(numbers, indent=1))
     return numbers

@@ -135,6 +135,7 @@ def peak_memory_mb(fn: Callable[[], Any], device: Any = "cpu") -> Optional[float
         fn()
         torch.cuda.synchronize(dev)
         return (torch.cuda.max_memory_allocated(dev) - before) / 2**20
+    _trim_heap()  # hand freed pages back so the call's allocations show up as a rise in RSS
     if _reset_hwm():
         before = _status_kb("VmRSS")
         fn()
@@ -142,6 +143,17 @@ def peak_memory_mb(fn: Callable[[], Any], device: Any = "cpu") -> Optional[float
         if before is not None and peak is not None:
             return max(0, peak - before) / 1024
     return _sampled_peak_mb(fn)
+
+
+def _trim_heap() -> None:
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _sampled_peak_mb(fn: Callable[[], Any]) -> Optional[float]:
@@ -170,6 +182,7 @@ def _sampled_peak_mb(fn: Callable[[], Any]) -> Optional[float]:
 
 
 def torch_peak_memory_mb(module: Any, inputs: dict[str, Any]) -> Optional[float]:
+    """Weights and buffers of ``module`` plus the peak working memory one call adds, in MiB."""
     import torch
 
     dev = _device_of(module)
@@ -179,7 +192,11 @@ def torch_peak_memory_mb(module: Any, inputs: dict[str, Any]) -> Optional[float]
         with _cpu_math():
             module(**inputs)
 
-    return peak_memory_mb(call, dev)
+    work = peak_memory_mb(call, dev)
+    if work is None:
+        return None
+    weights = sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+    return weights / 2**20 + work
 
 
 # -- onnxruntime --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import configparser
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import HubAuthError, ZooError
 
