@@ -120,7 +120,7 @@ def pipeline_upscaler(pipe: Any, scale: int, prompt: str = "", tile: Optional[in
         out = np.asarray(out.convert("RGB") if hasattr(out, "convert") else out)
         if out.dtype != np.uint8:  # pipelines with output_type='np' give floats in [0, 1]
             out = (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
-        return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)[None].float()
+        return torch.from_numpy(np.array(out)).permute(2, 0, 1)[None].float()
 
     def upscale(lr: Any) -> Any:
         x = torch.from_numpy(np.array(lr, copy=True)).permute(2, 0, 1)[None].float()
