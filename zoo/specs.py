@@ -80,6 +80,7 @@ class ModelSpec(BaseModel):
     components: list[ComponentSpec] = Field(default_factory=list)
     base_model: Optional[str] = Field(None, description="Hub repo id of the model this one derives from")
     license: str = "other"
+    license_name: Optional[str] = Field(None, description="name of a licence the Hub has no id for (with license='other')")
     hub_repo: Optional[str] = Field(None, description="Hub repo that holds the weights")
     revision: Optional[str] = Field(None, description="pinned revision (commit sha) of hub_repo")
     paper: Optional[PaperRef] = None

@@ -77,7 +77,7 @@ def components(latent: int, transformer: dict, t5_len: int = T5_LEN):
 
 def specs(tiny_note: str):
     # The Stability AI Community Licence has no Hub licence id: the Hub files it as "other" + license_name.
-    common = dict(family="sd35", task="text-to-image", license="other", paper=PaperRef(**PAPER),
+    common = dict(family="sd35", task="text-to-image", license="other", license_name="stabilityai-ai-community", paper=PaperRef(**PAPER),
                   export_targets=["onnx", "coreml", "qnn"])
     return [
         ModelSpec(
@@ -85,12 +85,12 @@ def specs(tiny_note: str):
             summary="Stable Diffusion 3.5 Medium (MMDiT-X, three text encoders): teacher of MM-EDiT and FraQAT.",
             components=components(128, TRANSFORMER),
             config=pipeline_config(TRANSFORMER, vaes.SD3, encoders.CLIP_L, encoders.OPENCLIP_BIGG, encoders.T5_XXL),
-            tags=["mmdit", "stable-diffusion-3", "license-stabilityai-ai-community", "teacher"],
+            tags=["mmdit", "stable-diffusion-3", "teacher"],
         ),
         ModelSpec(
             id="sd35-medium-tiny", **common, base_model=HUB_REPO, resolution=64,
             summary=f"SD3.5 Medium tiny. {tiny_note}", components=components(8, TRANSFORMER_TINY, 16),
             config=pipeline_config(TRANSFORMER_TINY, vaes.tiny(vaes.SD3), CLIP_TINY, CLIP_TINY, T5_TINY),
-            tags=["mmdit", "stable-diffusion-3", "license-stabilityai-ai-community", "tiny", "test"],
+            tags=["mmdit", "stable-diffusion-3", "tiny", "test"],
         ),
     ]

@@ -35,6 +35,7 @@ def card_data(spec: ModelSpec, records: Optional[list] = None):
         pipeline_tag=spec.pipeline_tag,
         base_model=spec.base_model,
         license=spec.license,
+        license_name=spec.license_name,
         tags=list(dict.fromkeys(tags)),
         model_name=spec.id,
         eval_results=eval_results,
