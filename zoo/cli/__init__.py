@@ -30,24 +30,30 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The parser; with ``command`` only that command's module is imported (keeps `zoo list` fast)."""
     from .. import __version__
 
     parser = argparse.ArgumentParser(prog="zoo", description="Efficient on-device diffusion models: list, load, export, evaluate, push.")
     parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    seen = set()
-    for mod_name in dict.fromkeys(COMMANDS.values()):
-        if mod_name in seen:
-            continue
-        seen.add(mod_name)
+    modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
+    for mod_name in modules:
         importlib.import_module(f".{mod_name}", __name__).add_parser(sub)
     return parser
 
 
+def _command(argv: Sequence[str]) -> Optional[str]:
+    for a in argv:
+        if not a.startswith("-"):
+            return a
+    return None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
@@ -62,6 +68,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `zoo list | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

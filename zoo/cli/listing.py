@@ -33,9 +33,11 @@ def run_list(args) -> int:
         print(f"no model matches {args.pattern!r}")
         return 0
     w = max(len(s.id) for s in specs) + 2
-    print(f"{'ID':{w}s}{'TASK':24s}{'PLUGIN':12s}SUMMARY")
+    tw = max(len(s.task) for s in specs) + 2
+    pw = max(len(s.plugin or "") for s in specs) + 2
+    print(f"{'ID':{w}s}{'TASK':{tw}s}{'PLUGIN':{pw}s}SUMMARY")
     for s in specs:
-        print(f"{s.id:{w}s}{s.task:24s}{(s.plugin or ''):12s}{s.summary[:70]}")
+        print(f"{s.id:{w}s}{s.task:{tw}s}{(s.plugin or ''):{pw}s}{s.summary[:70]}")
     return 0
 
 
@@ -50,7 +52,8 @@ def run_info(args) -> int:
     print(f"  {spec.summary}")
     if spec.aliases:
         print(f"  aliases:   {', '.join(spec.aliases)}")
-    print(f"  hub:       {spec.hub_repo or '-'}@{spec.revision or 'main'}")
+    hub = f"{spec.hub_repo}@{spec.revision or 'main'}" if spec.hub_repo else "- (no weights published)"
+    print(f"  hub:       {hub}")
     print(f"  base:      {spec.base_model or '-'}   license: {spec.license}")
     if spec.paper:
         print(f"  paper:     {spec.paper.title} ({spec.paper.url or spec.paper.venue or ''})")
