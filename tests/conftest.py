@@ -12,8 +12,9 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["ZOO_MODELS_DIR"] = os.path.join(_ROOT, "models")
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
-# Tiny models spend their time in thread hand-offs, not arithmetic: one thread is faster, and
-# subprocesses started by tests inherit it.
+# Tiny models spend their time in thread hand-offs, not arithmetic: one intra-op thread is
+# faster (two contended threads measured 10-20x slower on 2 shared cores). Set before torch is
+# imported; subprocesses started by tests inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.pop("ZOO_PLUGINS", None)
 

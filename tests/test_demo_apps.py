@@ -18,18 +18,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TINY = {"text-to-image": "sd15-tiny", "super-resolution": "sd-x4-upscaler-tiny", "image-editing": "instruct-pix2pix-tiny"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models are all per-op overhead: on a shared 2-core box two intra-op threads spin
-    against each other (measured 14 s vs 0.4 s for the same 2-step run)."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -26,17 +26,6 @@ from zoo.distill.tree import flatten, unflatten
 HERE = Path(__file__).parent
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models on 2 shared cores: a second OpenMP thread only adds spin-wait (20x slower here)
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory):
     net = toy.teacher()

@@ -16,16 +16,6 @@ import zoo
 from zoo import ZooError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models on 2 shared cores: a second OpenMP thread only adds spin-wait (20x slower here)
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 MINI = {
     "teacher": "sd15-tiny", "teacher_pretrained": False, "device": "cpu", "seed": 0,
     "reference": "surgery", "student": "search",

@@ -10,16 +10,6 @@ from zoo import ZooError
 from zoo.distill import SearchConfig, SearchSpace, pareto_front, search_architectures, validate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny models on 2 shared cores: a second OpenMP thread only adds spin-wait (20x slower here)
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 # 4 stages x 4 options (256 architectures); option j drops more of the stage as j grows:
 # cheaper, but a larger error, with stage-dependent weights so the front is not trivial.
 SPACE = {f"s{i}": ["o0", "o1", "o2", "o3"] for i in range(4)}

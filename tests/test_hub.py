@@ -10,7 +10,7 @@ import torch
 
 import zoo
 from zoo import hub
-from zoo.errors import CorruptWeightsError, HubAuthError, UnsafeCheckpointError, WeightsNotFoundError, ZooError
+from zoo.errors import CorruptWeightsError, UnsafeCheckpointError, WeightsNotFoundError, ZooError
 from zoo.testing import temporary_plugin
 
 from helpers import unet_output, write_hf_cache

@@ -22,15 +22,6 @@ def _teacher_unet_config(teacher_id: str) -> dict:
     return zoo.get_spec(teacher_id).config["components"]["unet"]["config"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Toy-width ops are far faster on one thread; on shared CPUs two threads thrash (5 s vs 0.2 s a call).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def tiny_cfg():
     from zoo_nanosd.unet import unet_config_from_teacher_config

@@ -7,14 +7,6 @@ import torch
 import zoo
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # toy widths: one thread is faster than two contended ones
-    yield
-    torch.set_num_threads(n)
-
-
 def _params(m) -> int:
     return sum(p.numel() for p in m.parameters())
 

@@ -13,17 +13,6 @@ import zoo
 TEACHERS = ["sd15", "pixart-sigma", "sd35-medium", "dit-xl-2-256", "sd-x4-upscaler", "instruct-pix2pix"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Two threads on a shared 2-core box spin-wait for each other: tiny models run 10x slower.
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _image(side: int):
     import numpy as np
     from PIL import Image

@@ -38,12 +38,6 @@ def example_inputs(comp: ComponentSpec, device: Any = "cpu", seed: int = 0) -> d
     return out
 
 
-def _torch_module_base():
-    import torch
-
-    return torch.nn.Module
-
-
 def component_module(model: Any, comp: ComponentSpec) -> Any:
     """An nn.Module whose ``forward(**inputs)`` returns the component's output tensor."""
     import torch

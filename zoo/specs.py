@@ -83,6 +83,7 @@ class ModelSpec(BaseModel):
     license_name: Optional[str] = Field(None, description="name of a licence the Hub has no id for (with license='other')")
     hub_repo: Optional[str] = Field(None, description="Hub repo that holds the weights")
     revision: Optional[str] = Field(None, description="pinned revision (commit sha) of hub_repo")
+    weights_by_authors: bool = Field(False, description="hub_repo holds the original authors' weights (teachers, baselines)")
     paper: Optional[PaperRef] = None
     export_targets: list[str] = Field(default_factory=lambda: ["onnx"])
     choices: dict[str, Choice] = Field(default_factory=dict)

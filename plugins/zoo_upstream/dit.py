@@ -63,7 +63,7 @@ def specs(tiny_note: str):
                   export_targets=["onnx", "coreml", "qnn"], choices={"sampler": SAMPLER_CHOICE})
     return [
         ModelSpec(
-            id="dit-xl-2-256", **common, hub_repo=HUB_REPO, resolution=256,
+            id="dit-xl-2-256", **common, hub_repo=HUB_REPO, weights_by_authors=True, resolution=256,
             summary="DiT-XL/2 256px, class-conditional ImageNet: the EdgeDiT teacher.",
             components=components(32), reported={"transformer_params_m": 675.0, "transformer_gflops": 118.6},
             config=pipeline_config(TRANSFORMER, {**vaes.SD, "sample_size": 256}), tags=["dit", "imagenet", "teacher"],

@@ -6,7 +6,7 @@ CLIP ViT-L text encoder, SD VAE, Euler-ancestral scheduler.
 """
 from __future__ import annotations
 
-from zoo import ComponentSpec, ModelSpec, PaperRef
+from zoo import ModelSpec, PaperRef
 
 from . import encoders, sd15, vaes
 
@@ -38,16 +38,8 @@ def pipeline_config(unet: dict, vae: dict, text_encoder: dict) -> dict:
     }
 
 
-def components(latent: int, hidden: int, text_len: int = 77):
-    return [
-        ComponentSpec(name="text_encoder", class_name="CLIPTextModel", inputs={"input_ids": [1, text_len]},
-                      input_dtypes={"input_ids": "int64"}),
-        ComponentSpec(name="unet", class_name="UNet2DConditionModel",
-                      inputs={"sample": [1, 8, latent, latent], "timestep": [1],
-                              "encoder_hidden_states": [1, text_len, hidden]}),
-        ComponentSpec(name="vae_decoder", class_name="AutoencoderKL", inputs={"latent_sample": [1, 4, latent, latent]}),
-        ComponentSpec(name="vae_encoder", class_name="AutoencoderKL", inputs={"sample": [1, 3, latent * 8, latent * 8]}),
-    ]
+def components(latent: int, hidden: int):
+    return sd15.sd_components(latent, hidden, unet_in=8)  # UNet input: noisy latent + image latent
 
 
 def specs(tiny_note: str):
@@ -55,7 +47,7 @@ def specs(tiny_note: str):
                   export_targets=["onnx", "coreml", "qnn"])
     return [
         ModelSpec(
-            id="instruct-pix2pix", **common, hub_repo=HUB_REPO, resolution=512,
+            id="instruct-pix2pix", **common, hub_repo=HUB_REPO, weights_by_authors=True, resolution=512,
             summary="InstructPix2Pix: SD1.5-based instruction image editing; EC, MTU and MobilePicasso baseline.",
             components=components(64, 768), config=pipeline_config(UNET, vaes.SD, encoders.CLIP_L),
             tags=["stable-diffusion", "image-editing", "baseline"],

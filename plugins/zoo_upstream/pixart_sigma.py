@@ -68,7 +68,7 @@ def specs(tiny_note: str):
                   export_targets=["onnx", "coreml", "qnn"])
     return [
         ModelSpec(
-            id="pixart-sigma", **common, hub_repo=HUB_REPO, resolution=1024,
+            id="pixart-sigma", **common, hub_repo=HUB_REPO, weights_by_authors=True, resolution=1024,
             summary="PixArt-Sigma XL/2 1024px: DiT text-to-image teacher of EDiT and FraQAT.",
             components=components(128, 4096), reported={"transformer_params_m": 600.0},
             config=pipeline_config(TRANSFORMER, vaes.SDXL, encoders.T5_XXL), tags=["dit", "pixart", "teacher"],

@@ -1,6 +1,8 @@
 """SD1.5 (stable-diffusion-v1-5/stable-diffusion-v1-5): configs as in the repo's config files."""
 from __future__ import annotations
 
+from typing import Optional
+
 UNET = {
     "sample_size": 64, "in_channels": 4, "out_channels": 4, "flip_sin_to_cos": True, "freq_shift": 0,
     "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
@@ -50,16 +52,24 @@ def pipeline_config(unet: dict, vae: dict, text_encoder: dict) -> dict:
     }
 
 
-def sd_components(latent: int, hidden: int, latent_ch: int = 4, text_len: int = 77):
-    """Static export shapes of a Stable-Diffusion-style pipeline for a square latent of side ``latent``."""
+def sd_components(latent: int, hidden: int, latent_ch: int = 4, text_len: int = 77, unet_in: Optional[int] = None,
+                  vae_factor: int = 8, unet_extra: Optional[dict] = None, unet_extra_dtypes: Optional[dict] = None):
+    """Static export shapes of a Stable-Diffusion-style pipeline for a square latent of side ``latent``.
+
+    ``unet_in`` is the UNet's input channels where it differs from the latent's (image
+    conditioning is concatenated: 8 for InstructPix2Pix, 7 for the x4 upscaler);
+    ``unet_extra`` adds UNet inputs such as the upscaler's noise-level ``class_labels``.
+    """
     from zoo import ComponentSpec
 
     return [
         ComponentSpec(name="text_encoder", class_name="CLIPTextModel", inputs={"input_ids": [1, text_len]},
                       input_dtypes={"input_ids": "int64"}),
         ComponentSpec(name="unet", class_name="UNet2DConditionModel",
-                      inputs={"sample": [1, latent_ch, latent, latent], "timestep": [1],
-                              "encoder_hidden_states": [1, text_len, hidden]}),
+                      inputs={"sample": [1, unet_in or latent_ch, latent, latent], "timestep": [1],
+                              "encoder_hidden_states": [1, text_len, hidden], **(unet_extra or {})},
+                      input_dtypes=dict(unet_extra_dtypes or {})),
         ComponentSpec(name="vae_decoder", class_name="AutoencoderKL", inputs={"latent_sample": [1, latent_ch, latent, latent]}),
-        ComponentSpec(name="vae_encoder", class_name="AutoencoderKL", inputs={"sample": [1, 3, latent * 8, latent * 8]}),
+        ComponentSpec(name="vae_encoder", class_name="AutoencoderKL",
+                      inputs={"sample": [1, 3, latent * vae_factor, latent * vae_factor]}),
     ]

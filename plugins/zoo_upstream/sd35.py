@@ -81,7 +81,7 @@ def specs(tiny_note: str):
                   export_targets=["onnx", "coreml", "qnn"])
     return [
         ModelSpec(
-            id="sd35-medium", **common, hub_repo=HUB_REPO, resolution=1024,
+            id="sd35-medium", **common, hub_repo=HUB_REPO, weights_by_authors=True, resolution=1024,
             summary="Stable Diffusion 3.5 Medium (MMDiT-X, three text encoders): teacher of MM-EDiT and FraQAT.",
             components=components(128, TRANSFORMER),
             config=pipeline_config(TRANSFORMER, vaes.SD3, encoders.CLIP_L, encoders.OPENCLIP_BIGG, encoders.T5_XXL),

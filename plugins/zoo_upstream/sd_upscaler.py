@@ -8,9 +8,9 @@ level as a class label (1000 classes), linear transformer projections, OpenCLIP 
 """
 from __future__ import annotations
 
-from zoo import ComponentSpec, ModelSpec, PaperRef
+from zoo import ModelSpec, PaperRef
 
-from . import encoders, vaes
+from . import encoders, sd15, vaes
 
 PAPER = {
     "title": "High-Resolution Image Synthesis with Latent Diffusion Models", "arxiv": "2112.10752", "venue": "CVPR",
@@ -57,18 +57,11 @@ def pipeline_config(unet: dict, vae: dict, text_encoder: dict) -> dict:
     }
 
 
-def components(latent: int, hidden: int, text_len: int = 77):
+def components(latent: int, hidden: int):
     """``latent`` is the low-res input side: the latent has the same side, the output is 4x."""
-    return [
-        ComponentSpec(name="text_encoder", class_name="CLIPTextModel", inputs={"input_ids": [1, text_len]},
-                      input_dtypes={"input_ids": "int64"}),
-        ComponentSpec(name="unet", class_name="UNet2DConditionModel",
-                      inputs={"sample": [1, 7, latent, latent], "timestep": [1],
-                              "encoder_hidden_states": [1, text_len, hidden], "class_labels": [1]},
-                      input_dtypes={"class_labels": "int64"}),
-        ComponentSpec(name="vae_decoder", class_name="AutoencoderKL", inputs={"latent_sample": [1, 4, latent, latent]}),
-        ComponentSpec(name="vae_encoder", class_name="AutoencoderKL", inputs={"sample": [1, 3, latent * 4, latent * 4]}),
-    ]
+    # UNet input: noisy latent (4) + low-res RGB (3); the noise level goes in as class_labels.
+    return sd15.sd_components(latent, hidden, unet_in=7, vae_factor=4, unet_extra={"class_labels": [1]},
+                              unet_extra_dtypes={"class_labels": "int64"})
 
 
 def specs(tiny_note: str):
@@ -76,7 +69,7 @@ def specs(tiny_note: str):
                   export_targets=["onnx", "coreml", "qnn"])
     return [
         ModelSpec(
-            id="sd-x4-upscaler", **common, hub_repo=HUB_REPO, resolution=512,
+            id="sd-x4-upscaler", **common, hub_repo=HUB_REPO, weights_by_authors=True, resolution=512,
             summary="Stable Diffusion x4 upscaler (128 -> 512 px): the super-resolution demo baseline.",
             components=components(128, 1024), config=pipeline_config(UNET, vaes.X4, encoders.OPENCLIP_H),
             tags=["stable-diffusion", "super-resolution", "baseline"],

@@ -12,7 +12,7 @@ downloaded at run time here: when absent, the error names exactly what to fetch.
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from ..errors import ZooError
 from ..specs import ModelSpec

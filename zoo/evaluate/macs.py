@@ -13,7 +13,7 @@ gives the MACs of full-size models in seconds. A real model is counted under Fak
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 
 @dataclass
@@ -61,7 +61,6 @@ def _sdpa_flops(query_shape, key_shape, value_shape, *args: Any, out_shape=None,
 
 def _attention_watcher(counter: list[int]):
     """A TorchFunctionMode adding up the MACs of every F.scaled_dot_product_attention call."""
-    import torch
     import torch.nn.functional as F
     from torch.overrides import TorchFunctionMode
 

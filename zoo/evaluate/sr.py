@@ -14,7 +14,7 @@ own ``upscale`` callable.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import ZooError
 from ..specs import ModelSpec
