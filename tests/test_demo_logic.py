@@ -298,7 +298,7 @@ def test_random_init_for_tiny_ids_and_on_request(monkeypatch):
     monkeypatch.setattr(zoo.loading, "load", fake_load)
     tiny = common.load_pipeline("sd15-tiny")  # tiny: falls back to random init, visibly
     assert calls == [("sd15-tiny", True), ("sd15-tiny", False)]
-    assert tiny.random_weights and "random weights" in tiny.note and "zoo fetch sd15-tiny" in tiny.note
+    assert tiny.random_weights and "random weights" in tiny.note and "tiny test variant" in tiny.note
     with pytest.raises(common.DemoInputError, match="zoo fetch sd15"):  # full size: no silent noise
         common.load_pipeline("sd15")
     monkeypatch.setenv("ZOO_DEMO_RANDOM_INIT", "1")

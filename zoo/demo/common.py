@@ -59,8 +59,20 @@ class Loaded:
     def note(self) -> str:
         if not self.random_weights:
             return ""
+        if is_tiny(self.model_id):
+            return (f"⚠️ **random weights**: `{self.model_id}` is a tiny test variant, built with random init by "
+                    f"design; its images are noise.")
         return (f"⚠️ **random weights**: no trained weights for `{self.model_id}` here, so it was built with "
-                f"random init and its images are noise. Get weights with `zoo fetch {self.model_id}`.")
+                f"random init and its images are noise. {weights_hint(self.model_id)}")
+
+
+def weights_hint(model_id: str) -> str:
+    """How to get weights: fetch them where the spec names a Hub repo, else train them."""
+    from ..registry import get_spec
+
+    if get_spec(model_id).hub_repo:
+        return f"Get weights with `zoo fetch {model_id}`."
+    return f"No weights are published for it yet: train them with `zoo train {model_id}`."
 
 
 def default_device() -> str:
@@ -139,7 +151,7 @@ def load_pipeline(model_id: str, techniques: Sequence[str] = ()) -> Loaded:
             pipe = load(model_id, pretrained=True, **kw)
         except WeightsNotFoundError as exc:
             if not is_tiny(model_id):
-                how = "" if "zoo fetch" in str(exc) else f" To get them run `zoo fetch {model_id}`."
+                how = "" if "zoo fetch" in str(exc) or "zoo train" in str(exc) else " " + weights_hint(model_id)
                 raise DemoInputError(
                     f"No weights for {model_id}: {exc}{how} (Or restart the demo with ZOO_DEMO_RANDOM_INIT=1 "
                     f"to try it with random weights.)"
