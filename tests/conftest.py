@@ -17,6 +17,7 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 # imported; subprocesses started by tests inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.pop("ZOO_PLUGINS", None)
+os.environ.setdefault("ZOO_STRICT_PLUGINS", "1")  # as in CI: a plugin error fails the run
 
 import pytest  # noqa: E402
 

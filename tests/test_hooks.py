@@ -5,9 +5,11 @@ import zoo
 from zoo.testing import temporary_plugin
 
 
+BASE = zoo.get_spec("sd15-tiny")  # read before the test plugins register: hooks must not query the registry
+
+
 def _spec(id_, **kw):
-    base = zoo.get_spec("sd15-tiny")
-    return base.model_copy(update={"id": id_, "family": id_.rsplit("-", 1)[0], "plugin": None, **kw})
+    return BASE.model_copy(update={"id": id_, "family": id_.rsplit("-", 1)[0], "plugin": None, **kw})
 
 
 class Owner:
@@ -158,3 +160,18 @@ def test_hook_eval_model(plugins):
     assert ("eval", "owner-tiny", "cost") in owner.calls and other.calls == []
     with pytest.raises(zoo.ZooError, match="unknown eval suite"):
         eval_api.evaluate("bystander-tiny", "owner-suite", meta=True)
+
+
+def test_register_hook_must_not_query_the_registry(fresh_registry):
+    class Nosy:
+        @zoo.hookimpl
+        def register_models(self, register):
+            register(zoo.get_spec("sd15").model_copy(update={"id": "nosy-tiny", "family": "nosy", "plugin": None}))
+
+    with temporary_plugin(Nosy(), "nosy"):
+        try:
+            zoo.get_registry()
+        except RuntimeError as exc:  # strict mode (CI) re-raises the plugin's error
+            assert "queried the registry" in str(exc)
+        else:
+            assert "queried the registry" in zoo.get_registry().errors["nosy"]

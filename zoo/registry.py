@@ -82,26 +82,34 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
 
 
 _registry: Optional[Registry] = None
+_filling = False
 
 
 def get_registry() -> Registry:
     """The registry, filled on first use from every loaded plugin (errors isolated per plugin)."""
-    global _registry
+    global _registry, _filling
     if _registry is None:
+        if _filling:
+            raise RuntimeError("a register hook queried the registry while it is being filled: "
+                               "read other specs inside build/train hooks, not in register_models")
         from .plugins import _strict, get_plugin_manager
 
         pm = get_plugin_manager()
         reg = Registry()
-        for hook, add in (("register_models", reg.add_model), ("register_techniques", reg.add_technique)):
-            for plugin, fn in pm.impls(hook):
-                try:
-                    fn(register=lambda spec, _p=plugin, _add=add: _add(spec, _p))
-                except RegistryCollisionError:
-                    raise
-                except Exception as exc:
-                    reg.errors[plugin] = f"{hook}: {type(exc).__name__}: {exc}"
-                    if _strict():
+        _filling = True
+        try:
+            for hook, add in (("register_models", reg.add_model), ("register_techniques", reg.add_technique)):
+                for plugin, fn in pm.impls(hook):
+                    try:
+                        fn(register=lambda spec, _p=plugin, _add=add: _add(spec, _p))
+                    except RegistryCollisionError:
                         raise
+                    except Exception as exc:
+                        reg.errors[plugin] = f"{hook}: {type(exc).__name__}: {exc}"
+                        if _strict():
+                            raise
+        finally:
+            _filling = False
         _registry = reg
     return _registry
 
