@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -19,16 +18,6 @@ from pathlib import Path
 
 def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux reports KiB
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -42,6 +31,7 @@ def main() -> None:
     import zoo
     from zoo.building import build_component
     from zoo.components import component_module, example_inputs
+    from zoo.evaluate.latency import time_calls, torch_latency
     from zoo.export import ExportRequest, export
     from zoo.export.onnx_export import run_onnx, session
 
@@ -54,8 +44,8 @@ def main() -> None:
     print(f"SD1.5 UNet: {params / 1e6:.2f}M params, inputs {dict((k, list(v.shape)) for k, v in inputs.items())}, "
           f"{torch.get_num_threads()} torch threads")
 
-    with torch.no_grad():
-        torch_s = median_time(lambda: mod(**inputs), args.repeats)
+    # The eval suite's timers: same warm-up, inference mode and denormal handling for both runtimes.
+    torch_s = torch_latency(mod, inputs, warmup=1, repeats=args.repeats).median_ms / 1e3
     print(f"torch forward: {torch_s:.2f} s (median of {args.repeats})")
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="sd15-export-"))
@@ -70,7 +60,7 @@ def main() -> None:
 
     unet = mod = None  # free the torch weights before onnxruntime loads its copy
     sess = session(paths[0])
-    ort_s = median_time(lambda: run_onnx(paths[0], inputs, sess), args.repeats)
+    ort_s = time_calls(lambda: run_onnx(paths[0], inputs, sess), warmup=1, repeats=args.repeats).median_ms / 1e3
     print(f"onnxruntime forward: {ort_s:.2f} s; onnxruntime / torch latency ratio {ort_s / torch_s:.2f}")
     result = {"unet_params_m": params / 1e6, "torch_forward_s": torch_s, "export_and_parity_s": export_s,
               "peak_rss_gb": peak_rss_gb(), "onnx_bytes": meta["bytes"], "parity": meta["parity"],
