@@ -304,3 +304,14 @@ def test_random_init_for_tiny_ids_and_on_request(monkeypatch):
     monkeypatch.setenv("ZOO_DEMO_RANDOM_INIT", "1")
     calls.clear()
     assert common.load_pipeline("sd15").random_weights and calls == [("sd15", False)]
+
+
+def test_every_app_model_exposes_its_pipeline_arguments():
+    """Controls (guidance, negative prompt...) follow the pipeline's arguments: every model a
+    task app lists must name its pipeline class, or its controls would silently vanish."""
+    import zoo
+
+    for task in ("text-to-image", "super-resolution", "image-editing"):
+        for mid in zoo.list_models("*", task=task):
+            assert "num_inference_steps" in common.spec_params(mid), mid
+    assert "guidance_scale" in common.spec_params("nanosd-tiny")

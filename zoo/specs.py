@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # family[-variant][.tag]: lower-case words joined by "-", e.g. "sd15", "nanosd-s", "nanosd-s.w8a16"
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\.[a-z0-9_]+)?$")
@@ -90,6 +90,9 @@ class ModelSpec(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     resolution: int = Field(512, description="default output resolution in pixels")
+    pipeline_class: Optional[str] = Field(
+        None, description="diffusers pipeline class the built model is (its call arguments drive the demos); "
+        "taken from config['pipeline_class'] when unset")
     # Figures the paper reports (params, MACs, latency...) to print beside measured ones.
     reported: dict[str, float] = Field(default_factory=dict)
     # Free-form configuration the owning plugin reads in its build hook.
@@ -103,6 +106,12 @@ class ModelSpec(BaseModel):
         if not ID_RE.match(v):
             raise ValueError(f"model id {v!r} must look like 'family-variant[.tag]' (lower case)")
         return v
+
+    @model_validator(mode="after")
+    def _pipeline_class_from_config(self) -> "ModelSpec":
+        if self.pipeline_class is None and isinstance(self.config.get("pipeline_class"), str):
+            self.pipeline_class = self.config["pipeline_class"]
+        return self
 
     @property
     def pipeline_tag(self) -> str:

@@ -87,6 +87,8 @@ def check_plugin(plugin: str, build_tiny: bool = True, run_tiny: Optional[Any] =
         )
     for s in specs:
         assert s.id.startswith(s.family), f"{s.id}: id must start with its family {s.family!r}"
+        assert s.task == "component" or s.pipeline_class, (
+            f"{s.id}: set pipeline_class (the diffusers pipeline it builds): the demos read its call arguments")
         for c in s.components:
             assert all(all(isinstance(d, int) and d > 0 for d in shape) for shape in c.inputs.values()), (
                 f"{s.id}.{c.name}: export shapes must be static positive ints"
@@ -104,6 +106,9 @@ def check_plugin(plugin: str, build_tiny: bool = True, run_tiny: Optional[Any] =
             if s.id.endswith("-tiny"):
                 model = build(s)
                 assert spec_of(model) is not None and spec_of(model).id == s.id
+                if s.pipeline_class:
+                    assert type(model).__name__ == s.pipeline_class, (
+                        f"{s.id}: spec.pipeline_class is {s.pipeline_class!r} but the build gave {type(model).__name__}")
                 if run_tiny is not None:
                     run_tiny(s, model)
     return specs

@@ -83,7 +83,7 @@ def _spec(v: Variant) -> ModelSpec:
         choices={"stage_choices": Choice(value=list(v.stage_choices), why=v.why), **COMMON_CHOICES},
         aliases=list(v.aliases), resolution=64 if tiny else 512, reported=reported,
         tags=["nanosd", "stable-diffusion", "distillation", "on-device", *(["tiny", "test"] if tiny else [])],
-        export_targets=["onnx", "coreml", "qnn"],
+        export_targets=["onnx", "coreml", "qnn"], pipeline_class="StableDiffusionPipeline",
         config={"teacher": v.teacher, "unet": {"stage_choices": list(v.stage_choices)},
                 "vae": VAE_TINY if tiny else VAE_FULL, "target_unet_params_m": v.target_params_m},
     )

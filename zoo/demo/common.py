@@ -272,7 +272,7 @@ def pipeline_params(pipeline_class: str) -> frozenset:
 
 
 def spec_params(model_id: str) -> frozenset:
-    return pipeline_params(get_spec(model_id).config.get("pipeline_class", ""))
+    return pipeline_params(get_spec(model_id).pipeline_class or "")
 
 
 def step_callback_kwargs(pipe: Any, on_step: Callable[[int, int], None]) -> dict:

@@ -18,6 +18,7 @@ def register_models(register):
             summary="Example plugin model: a 16-channel UNet on the SD1.5-tiny text encoder.",
             license="apache-2.0",
             resolution=64,
+            pipeline_class="StableDiffusionPipeline",
             components=[
                 zoo.ComponentSpec(name="unet", class_name="UNet2DConditionModel",
                                   inputs={"sample": [1, 4, 8, 8], "timestep": [1], "encoder_hidden_states": [1, 77, 32]}),
