@@ -275,6 +275,18 @@ def spec_params(model_id: str) -> frozenset:
     return pipeline_params(get_spec(model_id).pipeline_class or "")
 
 
+def call_kwargs(model_id: str, required: dict, **optional: Any) -> dict:
+    """``required`` plus each optional argument the model's pipeline takes (blank text and None dropped)."""
+    params = spec_params(model_id)
+    kw = dict(required)
+    for name, value in optional.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is not None and name in params:
+            kw[name] = value
+    return kw
+
+
 def step_callback_kwargs(pipe: Any, on_step: Callable[[int, int], None]) -> dict:
     """Keyword arguments that make ``pipe(...)`` call ``on_step(done, total)`` after each step.
 

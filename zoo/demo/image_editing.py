@@ -41,14 +41,9 @@ def edit(model_id, image, prompt, negative, steps, guidance, image_guidance, sid
         img = common.fit_side(img, side, side_limits(model_id)[2])
         steps, seed = common.check_steps(steps), common.check_seed(seed)
         loaded = common.cache().get(model_id, techniques or ())
-        params = common.spec_params(model_id)
-        kw = dict(prompt=prompt, image=img, num_inference_steps=steps)
-        if (negative or "").strip() and "negative_prompt" in params:
-            kw["negative_prompt"] = negative.strip()
-        if "guidance_scale" in params:
-            kw["guidance_scale"] = float(guidance)
-        if "image_guidance_scale" in params:
-            kw["image_guidance_scale"] = float(image_guidance)
+        kw = common.call_kwargs(model_id, dict(prompt=prompt, image=img, num_inference_steps=steps),
+                                negative_prompt=negative, guidance_scale=float(guidance),
+                                image_guidance_scale=float(image_guidance))
         out, seconds = common.run(loaded.pipe, kw, seed, ui.progress_steps(progress))
         return ui.result(out, loaded, seed, seconds)
 

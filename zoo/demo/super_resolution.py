@@ -41,16 +41,11 @@ def upscale(model_id, image, prompt, negative, steps, guidance, noise_level, see
         prompt = common.check_prompt(prompt, required=False)  # the upscaler's text is only a hint
         steps, seed = common.check_steps(steps), common.check_seed(seed)
         loaded = common.cache().get(model_id, techniques or ())
-        params = common.spec_params(model_id)
-        kw = dict(image=img, num_inference_steps=steps)
-        if "prompt" in params:
-            kw["prompt"] = prompt
-        if (negative or "").strip() and "negative_prompt" in params:
-            kw["negative_prompt"] = negative.strip()
-        if "guidance_scale" in params:
-            kw["guidance_scale"] = float(guidance)
-        if "noise_level" in params:
-            kw["noise_level"] = int(noise_level)
+        required = dict(image=img, num_inference_steps=steps)
+        if "prompt" in common.spec_params(model_id):
+            required["prompt"] = prompt or ""  # upscale pipelines need a (possibly empty) prompt
+        kw = common.call_kwargs(model_id, required, negative_prompt=negative, guidance_scale=float(guidance),
+                                noise_level=int(noise_level))
         out, seconds = common.run(loaded.pipe, kw, seed, ui.progress_steps(progress))
         return ui.result(out, loaded, seed, seconds)
 

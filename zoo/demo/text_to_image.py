@@ -47,12 +47,8 @@ def generate(model_id, prompt, negative, steps, guidance, width, height, seed, t
         steps, seed = common.check_steps(steps), common.check_seed(seed)
         width, height = check_size(model_id, width, height)
         loaded = common.cache().get(model_id, techniques or ())
-        params = common.spec_params(model_id)
-        kw = dict(prompt=prompt, num_inference_steps=steps, width=width, height=height)
-        if (negative or "").strip() and "negative_prompt" in params:
-            kw["negative_prompt"] = negative.strip()
-        if "guidance_scale" in params:
-            kw["guidance_scale"] = float(guidance)
+        kw = common.call_kwargs(model_id, dict(prompt=prompt, num_inference_steps=steps, width=width, height=height),
+                                negative_prompt=negative, guidance_scale=float(guidance))
         img, seconds = common.run(loaded.pipe, kw, seed, ui.progress_steps(progress))
         return ui.result(img, loaded, seed, seconds)
 
