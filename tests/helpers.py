@@ -39,3 +39,29 @@ def unet_output(pipe, seed: int = 0):
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+def fake_hf_api(on_upload=None):
+    """``huggingface_hub.HfApi`` replaced at its boundary: returns (class, calls) where ``calls``
+    records the token, the repo created and the files that would be uploaded (one commit)."""
+    import types
+
+    calls: dict = {}
+
+    class FakeApi:
+        def __init__(self, token=None):
+            calls["token"] = token
+
+        def create_repo(self, repo_id, **kw):
+            calls["create"] = (repo_id, kw)
+            return f"https://huggingface.co/{'spaces/' if kw.get('repo_type') == 'space' else ''}{repo_id}"
+
+        def upload_folder(self, folder_path, repo_id, commit_message=None, repo_type=None, **kw):
+            folder = Path(folder_path)
+            calls["upload"] = (repo_id, repo_type)
+            calls["files"] = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+            if on_upload is not None:
+                on_upload(folder)
+            return types.SimpleNamespace(commit_url=f"https://huggingface.co/{repo_id}/commit/1")
+
+    return FakeApi, calls

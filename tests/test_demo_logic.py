@@ -187,21 +187,9 @@ def test_space_push_creates_a_gradio_space_and_uploads_the_folder(monkeypatch):
 
     from zoo.demo import space
 
-    calls = {}
+    from helpers import fake_hf_api
 
-    class FakeApi:
-        def __init__(self, token=None):
-            calls["token"] = token
-
-        def create_repo(self, repo_id, **kw):
-            calls["create"] = (repo_id, kw)
-            return f"https://huggingface.co/spaces/{repo_id}"
-
-        def upload_folder(self, folder_path, repo_id, repo_type, commit_message):
-            calls["files"] = sorted(p.name for p in Path(folder_path).iterdir())
-            calls["upload"] = (repo_id, repo_type)
-            _validate_space(Path(folder_path), "sd15-tiny")
-
+    FakeApi, calls = fake_hf_api(on_upload=lambda folder: _validate_space(folder, "sd15-tiny"))
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
     url = space.push_space("sd15-tiny", "someone/zoo-demo", token="hf_test")
     assert url.endswith("spaces/someone/zoo-demo")

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from zoo import hub
 from zoo.errors import CorruptWeightsError, UnsafeCheckpointError, WeightsNotFoundError, ZooError
 from zoo.testing import temporary_plugin
 
-from helpers import unet_output, write_hf_cache
+from helpers import fake_hf_api, unet_output, write_hf_cache
 
 REPO = "zoo-test/sd15-tiny-cached"
 
@@ -161,19 +160,7 @@ def test_push_uploads_one_commit_with_the_layout(tmp_path, monkeypatch):
 
     from zoo import push as push_mod
 
-    calls = {}
-
-    class FakeApi:
-        def __init__(self, token=None):
-            calls["token"] = token
-
-        def create_repo(self, repo_id, **kw):
-            calls["create"] = (repo_id, kw)
-
-        def upload_folder(self, repo_id, folder_path, commit_message):
-            calls["files"] = sorted(p.relative_to(folder_path).as_posix() for p in Path(folder_path).rglob("*") if p.is_file())
-            return types.SimpleNamespace(commit_url=f"https://huggingface.co/{repo_id}/commit/1")
-
+    FakeApi, calls = fake_hf_api()
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
     monkeypatch.setattr(push_mod.hub, "offline", lambda: False)
     url = push_mod.push("sd15-tiny", repo="me/tiny", pretrained=False, token="hf_x")
