@@ -111,6 +111,10 @@ def test_op_lists_are_data_with_sources():
 
 
 @pytest.mark.slow
-def test_sd15_tiny_is_npu_ready():
+def test_sd15_tiny_unet_and_vae_are_npu_ready():
+    # The text encoder is not: transformers' CLIP masking emits IsNaN (not on the QNN HTP list) and
+    # aten::alias (no coremltools handler), plus int64 token ids. Those findings must carry hints.
     report = lint("sd15-tiny")
-    assert report.ok, report.format()
+    for name in ("unet", "vae_decoder", "vae_encoder"):
+        assert report.for_component(name) == [], report.format()
+    assert all(i.hint for i in report.for_component("text_encoder"))
