@@ -1,0 +1,1 @@
+"""Placeholder while the edit plugin is written in this session; it registers nothing yet."""
