@@ -24,7 +24,7 @@ class Owner:
 
     @zoo.hookimpl
     def register_techniques(self, register):
-        register(zoo.TechniqueSpec(id="mark", summary="tags the model", applies_to=["owner*"]))
+        register(zoo.TechniqueSpec(id="mark", summary="tags the model", applies_to=["owner*"], recipes=["calibrate"]))
 
     @zoo.hookimpl
     def build_model(self, spec):
@@ -36,6 +36,13 @@ class Owner:
     @zoo.hookimpl
     def train_model(self, spec, config):
         self.calls.append(("train", spec.id, config["out_dir"]))
+        from pathlib import Path
+
+        return Path(config["out_dir"])
+
+    @zoo.hookimpl
+    def train_technique(self, technique, spec, config):
+        self.calls.append(("train_technique", technique.id, spec.id, config["recipe"]))
         from pathlib import Path
 
         return Path(config["out_dir"])
@@ -128,6 +135,17 @@ def test_hook_train_model(plugins, tmp_path, capsys):
     assert owner.calls == [("train", "owner-tiny", str(tmp_path / "run"))]
     assert "training output" in capsys.readouterr().out
     assert main(["train", "bystander-tiny"]) == 2  # a plugin without a recipe: user error
+    assert "no training recipe" in capsys.readouterr().err
+
+
+def test_hook_train_technique(plugins, tmp_path, capsys):
+    from zoo.cli import main
+
+    owner, _ = plugins
+    assert main(["train", "owner-tiny", "--recipe", "calibrate", "--out", str(tmp_path / "cal")]) == 0
+    assert owner.calls == [("train_technique", "mark", "owner-tiny", "calibrate")]  # not the model's train_model
+    assert "recipe 'calibrate'" in capsys.readouterr().out
+    assert main(["train", "bystander-tiny", "--recipe", "calibrate"]) == 2  # 'mark' does not apply to it
     assert "no training recipe" in capsys.readouterr().err
 
 

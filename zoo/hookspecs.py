@@ -44,6 +44,13 @@ def train_model(spec, config):
 
 
 @hookspec(firstresult=True)
+def train_technique(technique, spec, config):
+    """Run the recipe ``config['recipe']`` (one of ``technique.recipes``) of a technique this plugin
+    registered, for the model ``spec`` (e.g. a schedule search on calibration prompts); called by
+    ``zoo train ID --recipe NAME``. Return the output directory (``pathlib.Path``)."""
+
+
+@hookspec(firstresult=True)
 def export_model(spec, model, request):
     """Export ``model`` per ``request`` (target, precision, components, out_dir).
 

@@ -138,6 +138,9 @@ class TechniqueSpec(BaseModel):
     paper: Optional[PaperRef] = None
     choices: dict[str, Choice] = Field(default_factory=dict)
     training_free: bool = True
+    recipes: list[str] = Field(
+        default_factory=list, description="named calibration/training recipes run by `zoo train ID --recipe NAME` "
+        "through the train_technique hook (e.g. a schedule search)")
     plugin: Optional[str] = None
 
     def applies(self, spec: ModelSpec) -> bool:
