@@ -20,6 +20,7 @@ from .errors import (  # noqa: E402
     WeightsNotFoundError,
     ZooError,
 )
+from . import quiet as _quiet  # noqa: E402,F401  (drops transformers' torchvision notice)
 from .hookspecs import hookimpl  # noqa: E402
 from .registry import get_registry, get_spec, list_models, list_techniques  # noqa: E402
 from .specs import Choice, ComponentSpec, ModelSpec, PaperRef, TechniqueSpec  # noqa: E402

@@ -426,13 +426,15 @@ def write_outputs(rows: list[Row], cfg: BenchConfig, out: Path, elapsed: float) 
     from .evaluate.records import current_command, machine_description, now
 
     machine = machine_description("cpu")
-    out.mkdir(parents=True, exist_ok=True)
+    from . import atomic
+
+    atomic.make_dirs(out)
     paths = {"markdown": out / "bench.md", "json": out / "bench.json", "records": out / "records.json", "plot": out / "pareto.png"}
     md = table_markdown(rows, cfg, machine) + f"\nBench took {elapsed:.0f} s. Command: `{current_command()}`. Date: {now()}.\n"
-    paths["markdown"].write_text(md)
+    atomic.write_text(paths["markdown"], md)
     meta = {"machine": machine, "command": current_command(), "date": now(), "elapsed_s": elapsed,
             "config": {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in asdict(cfg).items()}}
-    paths["json"].write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
-    paths["records"].write_text(json.dumps(rows_to_records(rows, machine), indent=2) + "\n")
+    atomic.write_text(paths["json"], json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
+    atomic.write_text(paths["records"], json.dumps(rows_to_records(rows, machine), indent=2) + "\n")
     plot_pareto(rows, paths["plot"], machine)
     return paths

@@ -7,13 +7,15 @@ by ``zoo push``) are checked against their sha256.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Optional
 
-from .errors import CorruptWeightsError, UnsafeCheckpointError, WeightsNotFoundError, ZooError
+from .errors import CorruptWeightsError, UnsafeCheckpointError, WeightsNotFoundError, ZooError, one_line, say
 from .specs import ModelSpec
 
 MANIFEST = "zoo_manifest.json"
@@ -52,8 +54,12 @@ def resolve(
     revision: Optional[str] = None,
     repo: Optional[str] = None,
     progress: bool = True,
+    display: Optional[str] = None,
 ) -> Path:
-    """Return a local folder in diffusers layout holding the weights for ``spec``."""
+    """Return a local folder in diffusers layout holding the weights for ``spec``.
+
+    ``display`` is the id as the user typed it (``hf-hub:org/name@rev``): hints repeat it.
+    """
     if weights is not None:
         p = Path(weights).expanduser()
         if not p.exists():
@@ -64,12 +70,9 @@ def resolve(
         if local.is_dir() and any(local.iterdir()):
             return local
     repo = repo or (spec.hub_repo if spec is not None else None)
-    name = spec.id if spec is not None else repo
+    name = display or (spec.id if spec is not None else f"hf-hub:{repo}")
     if not repo:
-        raise WeightsNotFoundError(
-            f"no weights for {name!r}: it has no Hub repo yet. Train them (`zoo train {name}`), "
-            f"pass weights=PATH, or use pretrained=False for a random-init build."
-        )
+        raise WeightsNotFoundError(f"no weights for {name!r}: {no_weights_hint(spec)}")
     rev = revision or (spec.revision if spec is not None else None)
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
@@ -81,16 +84,86 @@ def resolve(
         pass
     except Exception:
         pass
+    _refuse_pickle_only_snapshot(repo, rev, name)
     if offline():
         raise WeightsNotFoundError(
             f"{name!r} ({repo}@{rev or 'main'}) is not in the Hugging Face cache and HF_HUB_OFFLINE=1 "
-            f"forbids downloading. Run `zoo fetch {name}` on a machine with network access, "
-            f"or pass weights=PATH."
+            f"forbids downloading. Run `{fetch_command(name, revision)}` on a machine with network access, "
+            f"or pass {say('weights=PATH', '--weights DIR')}."
         )
     try:
         return Path(snapshot_download(**kw, tqdm_class=None if progress else _silent_tqdm()))
     except Exception as exc:  # network, auth, missing revision
-        raise WeightsNotFoundError(f"could not download {repo}@{rev or 'main'}: {type(exc).__name__}: {exc}") from exc
+        raise download_error(repo, rev, exc) from exc
+
+
+def fetch_command(name: str, revision: Optional[str] = None) -> str:
+    """The `zoo fetch` line that fills the cache for the id as typed (prefix and @rev kept)."""
+    cmd = f"zoo fetch {name}"
+    if revision and not name.endswith(f"@{revision}"):
+        cmd += f" --revision {revision}"
+    return cmd
+
+
+def no_weights_hint(spec: Optional[ModelSpec]) -> str:
+    """How to get a model running when no weights are published: only options that exist."""
+    random_init = say("pretrained=False", "--random-init")
+    if spec is not None and spec.id.split(".")[0].endswith("-tiny"):
+        return (f"it is a test variant whose weights are random by design (nothing to download); "
+                f"build it with {random_init}.")
+    ways = []
+    if spec is not None and has_train_hook(spec.plugin):
+        ways.append(f"train them (`zoo train {spec.id}`)")
+    ways.append(f"pass {say('weights=PATH', '--weights DIR')}")
+    ways.append(f"use {random_init} for a random-init build")
+    return "it has no Hub repo yet: " + ", ".join(ways[:-1]) + f" or {ways[-1]}."
+
+
+def has_train_hook(plugin: Optional[str]) -> bool:
+    from .plugins import get_plugin_manager
+
+    return plugin is not None and any(name == plugin for name, _ in get_plugin_manager().impls("train_model"))
+
+
+def download_error(repo: str, rev: Optional[str], exc: BaseException) -> WeightsNotFoundError:
+    """One line for a failed download; a timeout names the setting that lengthens it."""
+    chain = [exc, exc.__cause__, exc.__context__]
+    if any(e is not None and ("Timeout" in type(e).__name__ or "timed out" in str(e).lower()) for e in chain):
+        from huggingface_hub import constants
+
+        return WeightsNotFoundError(
+            f"downloading {repo}@{rev or 'main'} timed out after {constants.HF_HUB_DOWNLOAD_TIMEOUT} s: raise "
+            f"HF_HUB_DOWNLOAD_TIMEOUT (seconds, e.g. HF_HUB_DOWNLOAD_TIMEOUT=60) on a slow connection and retry")
+    return WeightsNotFoundError(f"could not download {repo}@{rev or 'main'}: {type(exc).__name__}: {one_line(exc)}")
+
+
+def cached_repo_dir(repo: str) -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}"
+
+
+def cached_snapshot(repo: str, rev: Optional[str]) -> Optional[Path]:
+    """The cached snapshot folder for ``repo@rev`` (a branch, tag or commit), if present."""
+    base = cached_repo_dir(repo)
+    ref = base / "refs" / (rev or "main")
+    commit = ref.read_text().strip() if ref.is_file() else rev
+    snap = base / "snapshots" / commit if commit else None
+    return snap if snap is not None and snap.is_dir() else None
+
+
+def _refuse_pickle_only_snapshot(repo: str, rev: Optional[str], name: str) -> None:
+    snap = cached_snapshot(repo, rev)
+    if snap is None:
+        return
+    files = [p for p in snap.rglob("*") if p.is_file()]
+    pickles = [p for p in files if p.suffix in PICKLE_SUFFIXES]
+    if pickles and not any(p.suffix == ".safetensors" for p in files):
+        raise UnsafeCheckpointError(
+            f"{name!r} is in the Hugging Face cache ({snap}) but only as pickle checkpoints "
+            f"({', '.join(p.name for p in pickles[:3])}); the zoo loads safetensors only, since unpickling can run "
+            f"arbitrary code. Fetch a revision that has .safetensors, or convert them and pass "
+            f"{say('weights=DIR', '--weights DIR')}.")
 
 
 def _silent_tqdm():
@@ -121,16 +194,99 @@ def verify_manifest(folder: Path) -> None:
     mpath = folder / MANIFEST
     if not mpath.exists() or os.environ.get("ZOO_SKIP_HASH") == "1":
         return
-    manifest = json.loads(mpath.read_text())
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptWeightsError(f"{mpath} is not valid JSON ({one_line(exc)}): the download is damaged") from None
     for rel, meta in manifest.get("files", {}).items():
         p = folder / rel
         if not p.exists():
             continue  # a partial download (allow_patterns) need not hold every file
         if p.stat().st_size != meta["size"] or sha256(p) != meta["sha256"]:
             raise CorruptWeightsError(
-                f"{p} does not match the hash recorded at push ({meta['sha256'][:12]}...): the file is "
-                f"corrupt or was changed. Delete it and fetch again (`zoo fetch`)."
-            )
+                f"{p} does not match the sha256 recorded at push ({meta['sha256'][:12]}...): the file is "
+                f"corrupt or truncated.")
+
+
+_SHA256_NAME = re.compile(r"^[0-9a-f]{64}$")
+
+
+def snapshot_problems(folder: Path) -> list[str]:
+    """Files of a cached snapshot whose bytes do not match their recorded sha256 (the zoo
+    manifest, else the blob's own name: the Hub names LFS blobs by their sha256)."""
+    recorded: dict = {}
+    bad: list[str] = []
+    mpath = folder / MANIFEST
+    if mpath.exists():
+        try:
+            recorded = json.loads(mpath.read_text()).get("files", {})
+        except (ValueError, UnicodeDecodeError, OSError):
+            bad.append(MANIFEST)
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if p.is_symlink() and not p.exists():
+            bad.append(rel)  # the blob behind the link is gone
+            continue
+        if not p.is_file() or rel == MANIFEST:
+            continue
+        meta = recorded.get(rel) or {}
+        want, size = meta.get("sha256"), meta.get("size")
+        if want is None and p.is_symlink() and _SHA256_NAME.match(Path(os.readlink(p)).name):
+            want = Path(os.readlink(p)).name
+        if want and ((size is not None and p.stat().st_size != size) or sha256(p) != want):
+            bad.append(rel)
+    return bad
+
+
+def repair_snapshot(repo: str, folder: Path, bad: list[str], name: str) -> None:
+    """Re-download the damaged files of a cached snapshot (blob and link both replaced:
+    deleting only the link would re-link the same bad blob)."""
+    if offline():
+        raise CorruptWeightsError(
+            f"{len(bad)} file(s) of {name!r} in the cache are corrupt ({', '.join(bad[:3])}) and HF_HUB_OFFLINE=1 "
+            f"forbids re-downloading them: run `{fetch_command(name)}` with network access")
+    from huggingface_hub import hf_hub_download
+
+    for rel in bad:
+        link = folder / rel
+        if link.is_symlink():
+            blob = (link.parent / os.readlink(link)).resolve()
+            with contextlib.suppress(FileNotFoundError):
+                blob.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+        try:
+            hf_hub_download(repo, rel, revision=folder.name, force_download=True)
+        except Exception as exc:
+            raise download_error(repo, folder.name, exc) from exc
+    still = snapshot_problems(folder)
+    if still:
+        raise CorruptWeightsError(f"{repo}@{folder.name}: {', '.join(still[:3])} still differ from the recorded "
+                                  f"sha256 after a fresh download: the repo itself holds bad files")
+
+
+def fetch(spec: Optional[ModelSpec], repo: Optional[str] = None, revision: Optional[str] = None,
+          display: Optional[str] = None, progress: bool = True) -> tuple[Path, list[str]]:
+    """Fill the cache for a model and check every file against its recorded sha256; corrupt or
+    truncated files are downloaded again. Returns the snapshot folder and the repaired files."""
+    folder = resolve(spec, repo=repo, revision=revision, progress=progress, display=display)
+    repo = repo or (spec.hub_repo if spec is not None else None)
+    if repo is None or not _in_hf_cache(folder):
+        return folder, []  # a local folder: nothing to download it from
+    bad = snapshot_problems(folder)
+    if bad:
+        repair_snapshot(repo, folder, bad, display or (spec.id if spec else f"hf-hub:{repo}"))
+    return folder, bad
+
+
+def _in_hf_cache(folder: Path) -> bool:
+    from huggingface_hub import constants
+
+    try:
+        folder.absolute().relative_to(Path(constants.HF_HUB_CACHE).absolute())
+        return True
+    except ValueError:
+        return False
 
 
 def load_state_dict(folder: Path) -> dict:

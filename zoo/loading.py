@@ -8,11 +8,13 @@ from typing import Any, Iterable, Mapping, Optional, Union
 
 from . import hub
 from .building import build_from_config
-from .errors import CorruptWeightsError, WeightsNotFoundError, ZooError
+from .capabilities import install_refusals
+from .errors import CorruptWeightsError, WeightsNotFoundError, ZooError, one_line
 from .plugins import get_plugin_manager
 from .refs import parse_ref
 from .registry import get_registry
 from .specs import ModelSpec
+from .validate import check_device, check_dtype, techniques_list
 
 SPEC_ATTR = "_zoo_spec"
 
@@ -33,6 +35,7 @@ def build(spec_or_id: Union[str, ModelSpec], device: Optional[str] = None, empty
     ``empty=True`` leaves parameters unallocated for a following weight load.
     """
     spec = _spec(spec_or_id)
+    check_device(device)
     import torch
 
     if device == "meta":
@@ -58,6 +61,8 @@ def _tag(model: Any, spec: ModelSpec) -> None:
         object.__setattr__(model, SPEC_ATTR, spec)
     except Exception:
         pass
+    # capabilities the spec declares unsupported answer with a one-line error (zoo.capabilities)
+    install_refusals(model, spec.id, spec.unsupported)
 
 
 def _is_module(obj: Any) -> bool:
@@ -82,7 +87,8 @@ def load_weights(model: Any, folder: Path, dtype: Any = None) -> Any:
                 raise WeightsNotFoundError(f"{folder} has no '{name}/' folder for component {name}")
             new[name] = _from_pretrained(type(comp), sub, dtype)
         elif sub.is_dir() and hasattr(comp, "from_pretrained"):
-            new[name] = type(comp).from_pretrained(str(sub))  # tokenizers and schedulers: json/txt only
+            with reading(sub):  # tokenizers and schedulers: json/txt only
+                new[name] = type(comp).from_pretrained(str(sub))
     model.register_modules(**new)
     return model
 
@@ -99,13 +105,22 @@ def _from_pretrained(cls: type, folder: Path, dtype: Any) -> Any:
     if not any(folder.glob("*.safetensors")):
         raise WeightsNotFoundError(f"no .safetensors weights in {folder}")
     kw = {"torch_dtype": dtype} if dtype is not None else {}
-    try:
+    with reading(folder):
         return cls.from_pretrained(str(folder), use_safetensors=True, **kw)
-    except (OSError, ValueError, RuntimeError) as exc:
-        msg = str(exc)
-        if "safetensors" in msg.lower() or "header" in msg.lower() or "deserializ" in msg.lower():
-            raise CorruptWeightsError(f"cannot read the weights in {folder}: {msg.splitlines()[0]}") from exc
+
+
+@contextlib.contextmanager
+def reading(folder: Path):
+    """A folder whose files cannot be read (broken JSON, truncated or foreign safetensors,
+    weights of another shape) is a one-line CorruptWeightsError naming the folder."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except ZooError:
         raise
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise CorruptWeightsError(f"cannot read the model in {folder}: {one_line(exc)}") from exc
 
 
 def load(
@@ -124,25 +139,34 @@ def load(
     Hub at the pinned revision); ``pretrained=False`` builds at full size with random init.
     ``techniques`` names techniques to apply (a list of ids, or ``{id: options}``).
     """
+    # Check every argument before anything is built or downloaded.
     dtype = _dtype(dtype)
+    device = check_device(device)
+    techniques = techniques_list(techniques)
     ref = parse_ref(model_id)
     if ref.kind == "registered":
         spec = get_registry().get(ref.name)
+        _check_techniques(spec, techniques)
         if pretrained:
-            folder = hub.resolve(spec, weights=weights, revision=revision, progress=progress)
-            model = load_weights(build(spec, empty=True), folder, dtype)
+            folder = hub.resolve(spec, weights=weights, revision=revision, progress=progress, display=model_id)
+            with _repair_hint(folder, model_id, revision):
+                model = load_weights(build(spec, empty=True), folder, dtype)
         else:
             model = build(spec)
     else:
         folder = (
-            hub.resolve(None, weights=weights, repo=ref.name, revision=revision or ref.revision, progress=progress)
+            hub.resolve(None, weights=weights, repo=ref.name, revision=revision or ref.revision, progress=progress,
+                        display=model_id)
             if ref.kind == "hf-hub"
             else Path(ref.name).expanduser()
         )
         if not folder.is_dir():
             raise WeightsNotFoundError(f"{folder} is not a folder")
         spec = hub.read_spec_file(folder)
-        model = load_weights(build(spec, empty=True), folder, dtype) if spec else _load_plain(folder, dtype)
+        if spec is not None:
+            _check_techniques(spec, techniques)
+        with _repair_hint(folder, model_id, revision):
+            model = load_weights(build(spec, empty=True), folder, dtype) if spec else _load_plain(folder, dtype)
     if spec is not None:
         _tag(model, spec)
         model = apply_techniques(model, spec, techniques)
@@ -151,16 +175,22 @@ def load(
     return model
 
 
-def _dtype(dtype: Any) -> Any:
-    if isinstance(dtype, str):
-        import torch
+@contextlib.contextmanager
+def _repair_hint(folder: Path, model_id: str, revision: Optional[str]):
+    """Damaged files: in the Hub cache `zoo fetch` re-downloads them (it checks every hash);
+    elsewhere the user must replace them."""
+    try:
+        yield
+    except CorruptWeightsError as exc:
+        if hub._in_hf_cache(folder):
+            fix = f"Repair the cached copy with `{hub.fetch_command(model_id, revision)}`."
+        else:
+            fix = f"Replace the damaged files in {folder}."
+        raise CorruptWeightsError(f"{one_line(exc)} {fix}") from exc
 
-        try:
-            return {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
-                    "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}[dtype]
-        except KeyError:
-            raise ZooError(f"unknown dtype {dtype!r}: use fp32, fp16 or bf16") from None
-    return dtype
+
+def _dtype(dtype: Any) -> Any:
+    return check_dtype(dtype)
 
 
 def _load_plain(folder: Path, dtype: Any) -> Any:
@@ -171,25 +201,37 @@ def _load_plain(folder: Path, dtype: Any) -> Any:
         hub.check_safe(sub)
     kw = {"torch_dtype": dtype} if dtype is not None else {}
     if (folder / "model_index.json").exists():
-        return diffusers.DiffusionPipeline.from_pretrained(str(folder), use_safetensors=True, **kw)
+        with reading(folder):
+            return diffusers.DiffusionPipeline.from_pretrained(str(folder), use_safetensors=True, **kw)
     if (folder / "config.json").exists():
-        cls_name = json.loads((folder / "config.json").read_text()).get("_class_name")
+        with reading(folder):
+            cls_name = json.loads((folder / "config.json").read_text()).get("_class_name")
         cls = getattr(diffusers, cls_name or "", None)
         if cls is None:
             raise ZooError(f"{folder}/config.json names no diffusers class ({cls_name!r})")
-        return cls.from_pretrained(str(folder), use_safetensors=True, **kw)
+        with reading(folder):
+            return cls.from_pretrained(str(folder), use_safetensors=True, **kw)
     raise WeightsNotFoundError(f"{folder} is not a diffusers folder (no model_index.json or config.json)")
 
 
-def apply_techniques(model: Any, spec: ModelSpec, techniques: Union[Iterable[str], Mapping[str, dict], None]) -> Any:
-    if not techniques:
-        return model
-    items = techniques.items() if isinstance(techniques, Mapping) else ((t, {}) for t in techniques)
+def _check_techniques(spec: ModelSpec, techniques: Any) -> list[tuple[str, dict]]:
+    """Each technique exists and applies to ``spec`` (checked before building)."""
+    items = techniques_list(techniques) or []
     reg = get_registry()
-    for tid, cfg in items:
+    for tid, _ in items:
         t = reg.technique(tid)
         if not t.applies(spec):
             raise ZooError(f"technique {tid!r} does not apply to {spec.id} (it applies to {', '.join(t.applies_to)})")
+    return items
+
+
+def apply_techniques(model: Any, spec: ModelSpec, techniques: Union[Iterable[str], Mapping[str, dict], None]) -> Any:
+    items = _check_techniques(spec, techniques)
+    if not items:
+        return model
+    reg = get_registry()
+    for tid, cfg in items:
+        t = reg.technique(tid)
         out = get_plugin_manager().call_owner(t.plugin, "apply_technique", technique=t, spec=spec, model=model, config=dict(cfg or {}))
         if out is None:
             raise ZooError(f"plugin {t.plugin!r} registered {tid!r} but did not apply it")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 from typing import Optional, Sequence
 
-from ..errors import ZooError
+from ..errors import ZooError, caller, one_line
 
 # command name -> module (in this package) that implements it
 COMMANDS = {
@@ -30,14 +32,21 @@ COMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the zoo's error contract: one line on stderr, exit 2 (no usage block)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     """The parser; with ``command`` only that command's module is imported (keeps `zoo list` fast)."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="zoo", description="Efficient on-device diffusion models: list, load, export, evaluate, push.")
+    parser = Parser(prog="zoo", description="Efficient on-device diffusion models: list, load, export, evaluate, push.")
     parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
     for mod_name in modules:
         importlib.import_module(f".{mod_name}", __name__).add_parser(sub)
@@ -58,12 +67,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    _term_as_interrupt()
     try:
-        return int(args.func(args) or 0)
+        with caller("cli"):
+            return int(args.func(args) or 0)
     except ZooError as exc:
         if args.debug or os.environ.get("ZOO_DEBUG"):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -71,6 +82,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:  # `zoo list | head`: the reader left; not an error
         sys.stderr.close()
         return 0
+
+
+def _term_as_interrupt() -> None:
+    """SIGTERM (a `kill`, a closed terminal's job control) unwinds like Ctrl-C, so atomic writers
+    remove their temp folders instead of leaving them behind."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from .run_cmd import positive_int
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export", help="export components to ONNX / Core ML / Qualcomm AI Hub, or --check readiness")
@@ -25,8 +27,10 @@ def add_parser(sub) -> None:
     p.add_argument("--tolerance", type=float, default=None, help="parity tolerance (relative max abs error)")
     p.add_argument("--calibration", choices=["pipeline", "example"], default="pipeline",
                    help="w8a8/w8a16: real inputs captured from the pipeline, or the spec's example inputs")
-    p.add_argument("--calibration-samples", type=int, default=4)
-    p.add_argument("--palettize", type=int, default=None, metavar="BITS", help="Core ML weight palettisation")
+    p.add_argument("--calibration-samples", type=positive_int, default=4)
+    p.add_argument("--palettize", type=int, default=None, choices=[1, 2, 3, 4, 6, 8], metavar="BITS",
+                   help="Core ML weight palettisation (1, 2, 3, 4, 6 or 8 bits)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing artifact folder")
     p.add_argument("--no-optimize", action="store_true", help="skip the ONNX graph optimiser")
     p.add_argument("--random-init", action="store_true", help="export a random-init build (no weights needed)")
     p.add_argument("--weights", default=None)
@@ -53,7 +57,7 @@ def run(args) -> int:
         device=args.device, chipset=args.chipset, opset=args.opset, tolerance=args.tolerance, dry_run=args.dry_run,
         optimize=not args.no_optimize, calibration=args.calibration, calibration_samples=args.calibration_samples,
         palettize_bits=args.palettize, qnn_runtime=args.runtime, profile=not args.no_profile,
-        inference=args.inference,
+        inference=args.inference, overwrite=args.overwrite,
     )
     paths = export(args.id, req, pretrained=not args.random_init, weights=args.weights, revision=args.revision)
     if paths:

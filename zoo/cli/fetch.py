@@ -1,4 +1,5 @@
-"""`zoo fetch ID`: pre-fill the Hugging Face cache so later loads work offline."""
+"""`zoo fetch ID`: pre-fill the Hugging Face cache so later loads work offline; every cached
+file is checked against its recorded sha256 and a corrupt or truncated one is downloaded again."""
 from __future__ import annotations
 
 
@@ -10,17 +11,20 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..hub import resolve
+    from ..hub import fetch
     from ..refs import parse_ref
     from ..registry import get_registry
 
-    for ref_s in args.id:
-        ref = parse_ref(ref_s)
+    refs = [(ref_s, parse_ref(ref_s)) for ref_s in args.id]
+    specs = {ref_s: get_registry().get(ref.name) for ref_s, ref in refs if ref.kind == "registered"}  # all ids first
+    for ref_s, ref in refs:
         if ref.kind == "local-dir":
             print(f"{ref_s}: local folder, nothing to fetch")
             continue
-        spec = get_registry().get(ref.name) if ref.kind == "registered" else None
-        repo = None if spec else ref.name
-        path = resolve(spec, repo=repo, revision=args.revision or ref.revision)
+        spec = specs.get(ref_s)
+        path, repaired = fetch(spec, repo=None if spec else ref.name, revision=args.revision or ref.revision,
+                               display=ref_s)
+        if repaired:
+            print(f"{ref_s}: re-downloaded {len(repaired)} corrupt file(s): {', '.join(repaired)}")
         print(f"{ref_s}: {path}")
     return 0

@@ -5,10 +5,10 @@ checkpoint intact; read without unpickling anything.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from .. import atomic
 from ..errors import CorruptWeightsError
 from .tree import flatten, unflatten
 
@@ -44,9 +44,8 @@ def save_tensors(path: Path, obj: Any) -> None:
     structure, tensors = flatten(obj)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    save_file({str(i): _cpu_copy(t) for i, t in enumerate(tensors)}, str(tmp), metadata={"structure": structure})
-    os.replace(tmp, path)
+    with atomic.write_file(path) as tmp:  # a kill leaves the previous checkpoint, never half of one
+        save_file({str(i): _cpu_copy(t) for i, t in enumerate(tensors)}, str(tmp), metadata={"structure": structure})
 
 
 def load_tensors(path: Path, device: Any = "cpu") -> Any:
@@ -92,9 +91,8 @@ def save_weights(path: Path, module: Any, metadata: Optional[Mapping[str, str]] 
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    save_file({k: _cpu_copy(v) for k, v in module.state_dict().items()}, str(tmp), metadata=dict(metadata or {}))
-    os.replace(tmp, path)
+    with atomic.write_file(path) as tmp:
+        save_file({k: _cpu_copy(v) for k, v in module.state_dict().items()}, str(tmp), metadata=dict(metadata or {}))
 
 
 def load_weights(path: Path, module: Any, strict: bool = True) -> Any:

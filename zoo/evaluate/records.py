@@ -18,6 +18,7 @@ from typing import Any, Iterable, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import atomic
 from ..errors import ZooError
 
 ENV_RESULTS = "ZOO_RESULTS_DIR"
@@ -123,7 +124,7 @@ def save_records(records: Iterable[dict[str, Any]], path: Union[str, Path, None]
         merged = {_key(r): r for r in old}
         merged.update({_key(r): r for r in new})
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(json.dumps(list(merged.values()), indent=2, default=str) + "\n")
+        atomic.write_text(f, json.dumps(list(merged.values()), indent=2, default=str) + "\n")  # never half a file
     return list(groups)
 
 

@@ -37,6 +37,9 @@ def export(model_or_id: Union[str, Any], request: Optional[ExportRequest] = None
     if request.dry_run:
         print(json.dumps(dry_run_plan(spec, request), indent=2))
         return []
+    from .staging import check_destination
+
+    check_destination(request.artifact_dir(spec.id), request.overwrite)
     if request.target == "qnn" and client is None:
         from .qaihub import require_token
 

@@ -23,7 +23,7 @@ def export_generic(spec: ModelSpec, model: Any, request: ExportRequest, pretrain
     final = request.artifact_dir(spec.id)
     previous = metadata.read(final)
     records: list[dict] = []
-    with staged_dir(final) as tmp:
+    with staged_dir(final, request.overwrite) as tmp:
         # Core ML quantises weights only (activations would need Core ML prediction, i.e. macOS).
         calibrate = request.quantized and request.target != "coreml"
         samples = _calibration(model, spec, request, list(mods), progress) if calibrate else {}

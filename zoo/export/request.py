@@ -29,6 +29,7 @@ class ExportRequest(BaseModel):
     opset: int = 18
     tolerance: Optional[float] = Field(None, description="parity tolerance; None = the precision's default")
     dry_run: bool = False
+    overwrite: bool = Field(False, description="replace an existing artifact folder (swapped atomically)")
     optimize: bool = Field(True, description="run the ONNX graph optimiser (constant folding, fusions)")
     external_data: Optional[bool] = Field(None, description="weights beside the .onnx file; None = when over 1 GiB")
     # Quantisation (w8a8 / w8a16)

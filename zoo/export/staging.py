@@ -1,41 +1,29 @@
-"""Atomic output: an export is written into a hidden folder next to its target and moved
-into place only when every component passed its checks, so a failed export leaves nothing."""
+"""Atomic output for exports: an export is written into a hidden folder next to its target
+and swapped into place only when every component passed its checks (``zoo.atomic``), so a
+failed or killed export leaves nothing behind and the previous artifact stays as it was."""
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from .. import atomic
+
 
 @contextlib.contextmanager
-def staged_dir(final: Path) -> Iterator[Path]:
-    """Yield a temp folder on the same filesystem as ``final``; on success its entries replace
-    those of ``final`` (the whole folder is renamed when ``final`` does not exist yet)."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    try:
+def staged_dir(final: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temp folder beside ``final``; on success it replaces ``final`` in one swap.
+
+    Exporting into an existing artifact folder needs ``overwrite``; components of the old
+    folder that this export does not write are carried over (metadata merges them too).
+    """
+    with atomic.write_dir(final, overwrite=overwrite, keep_old_entries=True) as tmp:
         yield tmp
-        publish(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
-def publish(tmp: Path, final: Path) -> None:
-    if not final.exists():
-        os.replace(tmp, final)  # one rename: all or nothing
-        return
-    # An earlier export of other components is there: replace entry by entry (each rename atomic).
-    for entry in sorted(tmp.iterdir()):
-        dst = final / entry.name
-        if dst.is_dir() and not dst.is_symlink():
-            old = final / f".{entry.name}.old"
-            os.replace(dst, old)
-            os.replace(entry, dst)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(entry, dst)
+def check_destination(final: Path, overwrite: bool) -> None:
+    """Before any build: the artifact folder can be written, and replacing it was asked for."""
+    final = Path(final).expanduser()
+    atomic.check_writable(final.parent)
+    if final.exists() and not overwrite:
+        raise atomic.exists_error(final)
