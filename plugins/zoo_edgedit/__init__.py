@@ -1,1 +1,39 @@
-"""Placeholder while the edgedit plugin is written in this session; it registers nothing yet."""
+"""EdgeDiT (arXiv 2603.28405): DiT-XL/2 pruned per block (merged pairs, MLP ratio 2, 512-wide
+attention) by proxies distilled feature-wise and a multi-objective search; registered as
+edgedit-teacher / edgedit-1 / edgedit-6 / edgedit-tiny.
+
+Registering the specs imports no torch. The model class loads on first attribute access, so
+``zoo_edgedit.EdgeDiTTransformer2DModel`` works (and diffusers finds it in a saved pipeline's
+model_index.json, whose library entry is ``zoo_edgedit``).
+"""
+from __future__ import annotations
+
+from zoo import hookimpl
+
+from .specs import all_specs
+
+_LAZY = {
+    "EdgeDiTTransformer2DModel": "model", "EdgeDiTBlock": "model",
+    "from_dit": "convert", "from_teacher": "convert", "compose_narrow": "convert",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@hookimpl
+def register_models(register):
+    for spec in all_specs():
+        register(spec)
+
+
+@hookimpl
+def build_model(spec):
+    from .build import build_edgedit_pipeline
+
+    return build_edgedit_pipeline(spec)
