@@ -93,8 +93,13 @@ def check_writable(folder: PathLike) -> None:
         probe = probe.parent
     if not probe.is_dir():
         raise OutputError(f"cannot write under {folder}: {probe} is not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write under {folder}: {probe} is read-only for this user (choose another destination)")
+    # Try it (os.access says yes to root on read-only mounts and /proc): a probe file, removed at once.
+    test = sibling(probe / ".zoo-write-probe")
+    try:
+        test.touch(exist_ok=False)
+        test.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write under {folder}: {probe}: {exc.strerror or exc} (choose another destination)") from None
 
 
 @contextlib.contextmanager

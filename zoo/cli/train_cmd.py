@@ -51,8 +51,14 @@ def run(args) -> int:
     from ..plugins import get_plugin_manager
     from ..registry import get_registry
 
+    from ..atomic import check_writable
+    from ..validate import check_device
+
     spec = get_registry().get(args.id)
+    check_device(args.device)  # before the recipe builds a teacher or reads data
     cfg = build_config(args)
+    check_device(cfg.get("device"))  # a config file's device too
+    check_writable(cfg["out_dir"])
     pm = get_plugin_manager()
     tech = _technique_with_recipe(spec, cfg.get("recipe"))
     if tech is not None:
