@@ -10,6 +10,7 @@ os.environ.pop("HF_HUB_CACHE", None)
 os.environ.pop("HF_TOKEN", None)
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["ZOO_MODELS_DIR"] = os.path.join(_ROOT, "models")
+os.environ["ZOO_RESULTS_DIR"] = os.path.join(_ROOT, "results")  # eval records: never the user's or the repo's
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 # Tiny models spend their time in thread hand-offs, not arithmetic: one intra-op thread is

@@ -115,10 +115,10 @@ def test_missing_weights_message_says_how_to_get_them(hf_cache):
 def test_card_shows_summary_paper_and_figures():
     from zoo.demo.card import card_markdown
 
-    md = card_markdown("sd15", measured={"latency (this run)": 1.234})
-    spec = zoo.get_spec("sd15")
-    assert spec.summary in md and "arxiv.org/abs/2112.10752" in md
-    assert "| paper | unet_gmacs | 402 |" in md  # spec.reported, rounded for display
+    md = card_markdown("nanosd-s", measured={"latency (this run)": 1.234})
+    spec = zoo.get_spec("nanosd-s")
+    assert spec.summary in md and "arxiv.org/abs/2601.09823" in md
+    assert "| paper | unet_params_m | 170 |" in md  # spec.reported, rounded for display
     assert "| this run | latency (this run) | 1.23 s |" in md
 
 

@@ -10,35 +10,18 @@ from __future__ import annotations
 
 import filecmp
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from olah_endpoint import SKIP_REASON, child_env, commit_repo, olah_cli, run_child, serve
+
 ORG, NAME = "zoo-test", "sd15-tiny"
 REPO = f"{ORG}/{NAME}"
 SEED, STEPS, PROMPT = 0, 2, "a red cube on a table"
 
 
-def _olah_cli() -> Path | None:
-    env = os.environ.get("ZOO_OLAH_CLI")
-    candidates = [Path(env)] if env else []
-    candidates.append(ROOT / ".olah-venv" / "bin" / "olah-cli")
-    return next((p for p in candidates if p.is_file() and os.access(p, os.X_OK)), None)
-
-
-OLAH = _olah_cli()
-pytestmark = pytest.mark.skipif(
-    OLAH is None, reason="olah is not installed: run scripts/install_olah.sh (creates .olah-venv) or set ZOO_OLAH_CLI"
-)
+pytestmark = pytest.mark.skipif(olah_cli() is None, reason=SKIP_REASON)
 
 # The same pipeline call in the parent (the saved model) and in the children (the loaded one).
 # ``digest`` fingerprints every weight tensor, so "loaded == saved" is checked exactly; the
@@ -70,16 +53,9 @@ def _run_pipe(pipe, out: Path) -> None:
     scope["run"](pipe, str(out))
 
 
-def _git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory):
     """sd15-tiny saved in diffusers layout + zoo_spec.json + manifest, committed to a git repo."""
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
     import torch
 
     import zoo
@@ -92,78 +68,20 @@ def mirror(tmp_path_factory):
     pipe.save_pretrained(src, safe_serialization=True)
     (src / hub.SPEC_FILE).write_text(zoo.get_spec("sd15-tiny").model_dump_json())
     hub.write_manifest(src, "sd15-tiny")
-    _git(src, "init", "-q", "-b", "main")
-    _git(src, "add", "-A")
-    _git(src, "-c", "user.name=zoo", "-c", "user.email=zoo@localhost", "commit", "-q", "-m", "sd15-tiny")
-    sha = _git(src, "rev-parse", "HEAD")
+    sha = commit_repo(src, "sd15-tiny")
     ref = base / "reference.npy"
     _run_pipe(pipe, ref)
     return {"base": base, "src": src, "sha": sha, "reference": ref}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def endpoint(mirror):
-    """olah-cli on a free loopback port, offline, serving MIRRORS/models/ORG/NAME; stopped after."""
-    base, port = mirror["base"], _free_port()
-    cfg = base / "olah.toml"
-    cfg.write_text(
-        "[basic]\n"
-        f'host = "127.0.0.1"\nport = {port}\n'
-        f'repos-path = "{base / "olah-repos"}"\n'
-        f'mirror-netloc = "127.0.0.1:{port}"\nmirror-lfs-netloc = "127.0.0.1:{port}"\n'
-        f'mirrors-path = ["{base / "mirrors"}"]\n'
-        "[accessibility]\noffline = true\n"
-    )
-    log = open(base / "olah.log", "wb")
-    proc = subprocess.Popen([str(OLAH), "-c", str(cfg)], cwd=base, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    # model_info needs an explicit revision on olah: without one it asks upstream (401).
-    probe = f"{url}/api/models/{REPO}/revision/main"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"olah-cli exited ({proc.returncode}): {(base / 'olah.log').read_text()[-2000:]}")
-            try:
-                with _no_proxy_opener().open(probe, timeout=2) as r:
-                    if json.load(r).get("sha") == mirror["sha"]:
-                        break
-            except (urllib.error.URLError, ConnectionError, OSError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"olah-cli did not serve {probe} within 90 s: {(base / 'olah.log').read_text()[-2000:]}")
-            time.sleep(0.25)
+    with serve(mirror["base"], REPO, mirror["sha"]) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
-
-
-def _no_proxy_opener():
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def _child(code: str, endpoint: str, hf_home: Path, offline: bool = False, timeout: int = 300) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in {"HF_HUB_CACHE", "HF_TOKEN", "HF_HUB_OFFLINE", "ZOO_SKIP_HASH"}}
-    env.update(
-        HF_ENDPOINT=endpoint, HF_HOME=str(hf_home), HF_HUB_OFFLINE="1" if offline else "0",
-        HF_HUB_DISABLE_TELEMETRY="1", ZOO_MODELS_DIR=str(hf_home.parent / "zoo-models-empty"),
-        NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost", TOKENIZERS_PARALLELISM="false",
-    )
-    res = subprocess.run([sys.executable, "-c", RUN + code], capture_output=True, text=True, env=env, timeout=timeout)
-    assert res.returncode == 0, f"child failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}"
-    return res.stdout
+    return run_child(RUN + code, child_env(endpoint, hf_home, offline), timeout)
 
 
 def _same_image(a: Path, b: Path) -> None:

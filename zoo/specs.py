@@ -33,6 +33,12 @@ PIPELINE_TAGS: dict[str, str] = {
 
 
 class PaperRef(BaseModel):
+    """The paper a model or technique implements; shown in its card and `zoo info`.
+
+    ``code_url`` / ``weights_url``: where the authors released code or weights, if they did
+    (the card then says so instead of calling the zoo's the only implementation).
+    """
+
     model_config = ConfigDict(extra="forbid")
     title: str
     arxiv: Optional[str] = None
@@ -40,6 +46,8 @@ class PaperRef(BaseModel):
     authors: Optional[str] = None
     year: Optional[int] = None
     bibtex: Optional[str] = None
+    code_url: Optional[str] = None
+    weights_url: Optional[str] = None
 
     @property
     def url(self) -> Optional[str]:
@@ -81,9 +89,13 @@ class ModelSpec(BaseModel):
     base_model: Optional[str] = Field(None, description="Hub repo id of the model this one derives from")
     license: str = "other"
     license_name: Optional[str] = Field(None, description="name of a licence the Hub has no id for (with license='other')")
+    license_link: Optional[str] = Field(None, description="URL of that licence's text (with license='other')")
     hub_repo: Optional[str] = Field(None, description="Hub repo that holds the weights")
     revision: Optional[str] = Field(None, description="pinned revision (commit sha) of hub_repo")
     weights_by_authors: bool = Field(False, description="hub_repo holds the original authors' weights (teachers, baselines)")
+    shipped_weights: Optional[str] = Field(
+        None, description="'package:folder' of weights shipped inside a Python package (diffusers layout), e.g. "
+        "'zoo_proving:weights/mini-sd'; found offline, before the HF cache")
     paper: Optional[PaperRef] = None
     export_targets: list[str] = Field(default_factory=lambda: ["onnx"])
     choices: dict[str, Choice] = Field(default_factory=dict)
@@ -95,6 +107,10 @@ class ModelSpec(BaseModel):
         "taken from config['pipeline_class'] when unset")
     # Figures the paper reports (params, MACs, latency...) to print beside measured ones.
     reported: dict[str, float] = Field(default_factory=dict)
+    unsupported: dict[str, str] = Field(
+        default_factory=dict, description="diffusers capabilities this model cannot support (names in "
+        "zoo.capabilities.CAPABILITIES) -> why; they are refused with a one-line error, and the conformance kit checks "
+        "the refusal instead of the behaviour")
     # Free-form configuration the owning plugin reads in its build hook.
     config: dict[str, Any] = Field(default_factory=dict)
     # Filled in by the registry: the plugin that registered the spec.
@@ -105,6 +121,16 @@ class ModelSpec(BaseModel):
     def _check_id(cls, v: str) -> str:
         if not ID_RE.match(v):
             raise ValueError(f"model id {v!r} must look like 'family-variant[.tag]' (lower case)")
+        return v
+
+    @field_validator("unsupported")
+    @classmethod
+    def _check_unsupported(cls, v: dict[str, str]) -> dict[str, str]:
+        from .capabilities import check_names
+
+        check_names(v)
+        if not all(why.strip() for why in v.values()):
+            raise ValueError("each unsupported capability must say why")
         return v
 
     @model_validator(mode="after")

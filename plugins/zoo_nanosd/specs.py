@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoo import Choice, ComponentSpec, ModelSpec, PaperRef
 
-from .choices import DECODER_OPTIONS, ENCODER_OPTIONS
+from .choices import DECODER_OPTIONS, ENCODER_OPTIONS, ORIGINAL
 from .variants import VARIANTS, Variant
 
 PAPER = PaperRef(
@@ -70,9 +70,14 @@ def _spec(v: Variant) -> ModelSpec:
     if tiny:
         summary = "NanoSD tiny: the NanoSD classes and code paths at toy widths, random weights: for tests."
     else:
-        summary = (f"NanoSD {v.id.split('-', 1)[1].upper()}: SD1.5 distilled for phone NPUs, "
-                   f"{v.target_params_m:g}M-param UNet ({v.paper_name}) + tiny VAE. "
-                   "No weights published yet: build with pretrained=False or train with `zoo train`.")
+        name = v.id.split('-', 1)[1].upper()
+        if v.stage_choices == ORIGINAL:
+            summary = (f"NanoSD {name}: SD1.5's UNet cut to three stages ({v.target_params_m:g}M params, every kept "
+                       "block SD1.5's own) + NanoSD's tiny VAE; the teacher the smaller variants are distilled from.")
+        else:
+            summary = (f"NanoSD {name}: the {v.target_params_m:g}M-param UNet architecture of {v.paper_name} "
+                       "(SD1.5 cut to three stages, per-stage blocks chosen for phone NPUs) + a tiny VAE; its "
+                       "weights come from block distillation from SD1.5 (`zoo train`).")
     reported = dict(v.reported)
     if not tiny:
         reported.update({"vae_encoder_params_m": 2.0, "vae_decoder_params_m": 1.3})

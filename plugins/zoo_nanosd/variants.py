@@ -8,10 +8,11 @@ are additive over stages). Rules, applied in order:
 1. params within 2% of the paper's figure;
 2. at least one transformer block: the only cross-attention to the prompt lives there, and
    a UNet without one ignores the text;
-3. the NPU latencies guide where attention goes. nanosd-s (12 ms) is the fastest: the fewest
-   MACs and no attention at the 64x64 latent. nanosd-xs and nanosd-m both run at 27 ms
-   although 130M vs 315M: both keep exactly one transformer at 64x64 (4096 tokens, the
-   part an NPU pays most for), which is the paper's point that params do not predict latency;
+3. the paper's NPU latencies guide where attention goes, by the zoo's reading (not measured:
+   no NPU here). nanosd-s (12 ms) is the fastest: the fewest MACs and no attention at the
+   64x64 latent. nanosd-xs and nanosd-m both run at 27 ms although 130M vs 315M; the zoo
+   guesses that both keep exactly one transformer at 64x64 (4096 tokens, the part an NPU
+   pays most for), in line with the paper's point that params do not predict latency;
 4. then the most transformer blocks at 32x32 and 16x16 (quality), then the closest count;
    ties prefer attention in the decoder and the earlier transformer slot (RAR over RRA).
 """
@@ -47,7 +48,8 @@ VARIANTS: dict[str, Variant] = {
             reported={"unet_params_m": 130.0, "npu_latency_ms": 27.0},
             why="Only 5 of 32,768 combinations are within 2% of 130M, all single-ResNet stages plus "
                 "one 320-channel block; of those with a transformer (rule 2), the one with it in D1 "
-                "(rule 4: decoder). One 64x64 transformer matches its 27 ms, same as nanosd-m.",
+                "(rule 4: decoder). Its one 64x64 transformer is the zoo's unmeasured guess for why the paper's "
+                "27 ms equals nanosd-m's.",
         ),
         Variant(
             id="nanosd-s", paper_name="paper Model 5, fastest",
@@ -55,14 +57,16 @@ VARIANTS: dict[str, Variant] = {
             measured_params_m=171.85, measured_gmacs=112.7,
             reported={"unet_params_m": 170.0, "npu_latency_ms": 12.0},
             why="Fewest MACs among the 231 combinations within 2% of 170M that keep a transformer: "
-                "its only transformer is at 16x16 (256 tokens) in D3, none at 32x32 or 64x64.",
+                "its only transformer is at 16x16 (256 tokens) in D3, none at 32x32 or 64x64 (the zoo's reading of "
+                "the paper's 12 ms; not measured on an NPU).",
         ),
         Variant(
             id="nanosd-m", paper_name="paper Model 2, NanoSD-Prime",
             stage_choices=["RR", "RARA", "RARA", "R", "RARARA", "RAR"], target_params_m=315.0,
             measured_params_m=315.23, measured_gmacs=239.8, aliases=("nanosd-prime",),
             reported={"unet_params_m": 315.0, "npu_latency_ms": 27.0},
-            why="Within 2% of 315M with one 64x64 transformer (D1, as in nanosd-xs: same 27 ms), the "
+            why="Within 2% of 315M with one 64x64 transformer (D1, as in nanosd-xs: the zoo's unmeasured guess for "
+                "their equal 27 ms), the "
                 "most transformers at 32x32/16x16 (E2, E3, D2 original) and the closest count; the "
                 "ResNets dropped are D3's, the largest stage (258M of 523M).",
         ),

@@ -77,7 +77,8 @@ def components(latent: int, transformer: dict, t5_len: int = T5_LEN):
 
 def specs(tiny_note: str):
     # The Stability AI Community Licence has no Hub licence id: the Hub files it as "other" + license_name.
-    common = dict(family="sd35", task="text-to-image", license="other", license_name="stabilityai-ai-community", paper=PaperRef(**PAPER),
+    common = dict(family="sd35", task="text-to-image", license="other", license_name="stabilityai-ai-community",
+                  license_link=f"https://huggingface.co/{HUB_REPO}/blob/main/LICENSE.md", paper=PaperRef(**PAPER),
                   export_targets=["onnx", "coreml", "qnn"])
     return [
         ModelSpec(

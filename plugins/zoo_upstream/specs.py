@@ -19,7 +19,6 @@ def all_specs() -> list[ModelSpec]:
             summary="Stable Diffusion 1.5: the teacher of NanoSD, TOC-SR, MTU, EC and attention reuse.",
             hub_repo="stable-diffusion-v1-5/stable-diffusion-v1-5", weights_by_authors=True, license="creativeml-openrail-m",
             paper=SD15_PAPER, components=sd15.sd_components(64, 768), resolution=512,
-            reported={"unet_params_m": 859.52, "unet_gmacs": 401.6},
             config=sd15.pipeline_config(sd15.UNET, sd15.VAE, sd15.TEXT_ENCODER),
             tags=["stable-diffusion", "teacher"], export_targets=["onnx", "coreml", "qnn"],
         ),

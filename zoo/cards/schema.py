@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ZooError
 
@@ -62,6 +62,7 @@ class CardMetadata(BaseModel):
     base_model: Optional[str | list[str]] = None
     model_index: Optional[list[_ModelIndex]] = Field(None, alias="model-index")
     license_name: Optional[str] = None
+    license_link: Optional[str] = None
 
     @field_validator("license")
     @classmethod
@@ -69,6 +70,13 @@ class CardMetadata(BaseModel):
         if v not in HUB_LICENSES:
             raise ValueError(f"licence {v!r} is not a Hub licence id (use 'other' with license_name)")
         return v
+
+    @model_validator(mode="after")
+    def _other_licence_is_named_and_linked(self) -> "CardMetadata":
+        # The Hub shows an 'other' licence by its license_name and links its text with license_link.
+        if self.license == "other" and not (self.license_name and self.license_link):
+            raise ValueError("licence 'other' needs license_name and license_link (the licence's text)")
+        return self
 
     @field_validator("pipeline_tag")
     @classmethod

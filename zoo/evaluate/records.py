@@ -92,17 +92,38 @@ def validate(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # -- storage ------------------------------------------------------------------------------------
+APP_NAME = "ondevice-diffusion-zoo"
+
+
+def user_results_dir() -> Path:
+    """The platform's per-user data folder for the zoo's records (as platformdirs' user_data_dir)."""
+    home = Path.home()
+    if sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / APP_NAME / "results"
+
+
+def project_results_dir() -> Optional[Path]:
+    """The source checkout's results/ (the records the shipped cards render), or None when installed."""
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").exists() and (repo / "zoo").is_dir():
+        return repo / "results"
+    return None
+
+
 def results_dir(path: Union[str, Path, None] = None) -> Path:
-    """Where records live: ``path``, else $ZOO_RESULTS_DIR, else results/ of a source checkout,
-    else ~/.cache/zoo/results."""
+    """Where records are written and read: ``path``, else $ZOO_RESULTS_DIR, else the user data
+    folder. Never the installed package: the repo's own results/ is written only when asked
+    (``zoo eval ... --out results/``), so following the README cannot change the shipped cards."""
     if path is not None:
         return Path(path).expanduser()
     if os.environ.get(ENV_RESULTS):
         return Path(os.environ[ENV_RESULTS]).expanduser()
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "pyproject.toml").exists() and (repo / "zoo").is_dir():
-        return repo / "results"
-    return Path.home() / ".cache" / "zoo" / "results"
+    return user_results_dir()
 
 
 def _key(r: dict[str, Any]) -> str:

@@ -1,0 +1,143 @@
+"""A zoo repo loads with plain diffusers, no zoo installed: `zoo push` ships the modelling code
+of classes diffusers lacks in their component folders (zoo.remote_code), and
+`DiffusionPipeline.from_pretrained(DIR_OR_REPO, trust_remote_code=True)` gives the same images
+as `zoo.load`, from a folder and from a Hub repo served over HTTP (olah on loopback)."""
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from olah_endpoint import SKIP_REASON, child_env, commit_repo, olah_cli, run_child, serve
+
+ORG, NAME = "zoo-test", "nanosd-tiny"
+# Runs in a child where importing zoo (or any zoo_* plugin) fails, as on a machine without it.
+PLAIN = textwrap.dedent('''
+    import importlib.abc, sys
+    class _NoZoo(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "zoo" or name.startswith(("zoo.", "zoo_")):
+                raise ModuleNotFoundError(f"No module named {name!r}")
+    sys.meta_path.insert(0, _NoZoo())
+    try:
+        import zoo
+        raise SystemExit("zoo is importable in the child")
+    except ImportError:
+        pass
+    import numpy as np, torch
+    from diffusers import DiffusionPipeline
+    torch.set_num_threads(1)
+    pipe = DiffusionPipeline.from_pretrained(REF, trust_remote_code=True, use_safetensors=True, **KW)
+    assert "zoo" not in sys.modules
+    assert type(pipe.unet).__name__ == "NanoSDUNet" and type(pipe.vae).__name__ == "NanoSDTinyVAE"
+    pipe.set_progress_bar_config(disable=True)
+    img = pipe("a red cube on a table", num_inference_steps=2, height=64, width=64, output_type="np",
+               generator=torch.Generator().manual_seed(0)).images
+    np.save(OUT, img)
+''')
+
+
+def _image(pipe):
+    import torch
+
+    pipe.set_progress_bar_config(disable=True)
+    return pipe("a red cube on a table", num_inference_steps=2, height=64, width=64, output_type="np",
+                generator=torch.Generator().manual_seed(0)).images
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory):
+    """nanosd-tiny pushed to MIRRORS/models/ORG/NAME (the layout olah serves), and zoo.load's image of it."""
+    import torch
+
+    import zoo
+    from zoo.push import push
+
+    base = tmp_path_factory.mktemp("remote-code")
+    src = base / "mirrors" / "models" / ORG / NAME
+    torch.manual_seed(0)
+    push("nanosd-tiny", to=src, pretrained=False)
+    ref = _image(zoo.load(f"local-dir:{src}"))
+    return {"base": base, "src": src, "reference": ref}
+
+
+def _plain(ref: str, out: Path, env: dict, **kw) -> None:
+    code = f"REF, OUT, KW = {ref!r}, {str(out)!r}, {kw!r}\n" + PLAIN
+    run_child(code, env, timeout=300)
+
+
+def test_push_ships_component_code(pushed):
+    src = pushed["src"]
+    index = json.loads((src / "model_index.json").read_text())
+    assert index["unet"] == ["zoo_nanosd_unet", "NanoSDUNet"] and (src / "unet" / "zoo_nanosd_unet.py").is_file()
+    assert index["vae"] == ["zoo_nanosd_vae", "NanoSDTinyVAE"] and (src / "vae" / "zoo_nanosd_vae.py").is_file()
+    assert index["text_encoder"] == ["transformers", "CLIPTextModel"]  # stock classes ship no code
+    code = (src / "unet" / "zoo_nanosd_unet.py").read_text()
+    assert "import zoo" not in code and "from zoo" not in code and "from ." not in code
+    manifest = json.loads((src / "zoo_manifest.json").read_text())["files"]
+    assert "unet/zoo_nanosd_unet.py" in manifest  # hashed like the weights
+    assert "trust_remote_code=True" in (src / "README.md").read_text()
+
+
+def test_plain_diffusers_loads_folder_without_zoo(pushed, tmp_path):
+    import numpy as np
+
+    out = tmp_path / "plain.npy"
+    _plain(str(pushed["src"]), out, {**child_env("http://127.0.0.1:9", tmp_path / "hf", offline=True)})
+    np.testing.assert_allclose(np.load(out), pushed["reference"], rtol=0, atol=1e-5)
+
+
+@pytest.mark.skipif(olah_cli() is None, reason=SKIP_REASON)
+def test_plain_diffusers_loads_hub_repo_without_zoo(pushed, tmp_path):
+    import numpy as np
+
+    sha = commit_repo(pushed["src"], "nanosd-tiny")
+    out = tmp_path / "hub.npy"
+    with serve(pushed["base"], f"{ORG}/{NAME}", sha) as url:
+        _plain(f"{ORG}/{NAME}", out, child_env(url, tmp_path / "hf"), revision="main")
+    np.testing.assert_allclose(np.load(out), pushed["reference"], rtol=0, atol=1e-5)
+
+
+def _module(tmp_path: Path, monkeypatch, files: dict[str, str]):
+    pkg = tmp_path / "zoo_rc_example"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name, text in files.items():
+        (pkg / f"{name}.py").write_text(textwrap.dedent(text))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for m in [m for m in sys.modules if m.startswith("zoo_rc_example")]:
+        monkeypatch.delitem(sys.modules, m)
+    import importlib
+
+    return importlib.import_module("zoo_rc_example.model")
+
+
+def test_bundle_flattens_relative_imports_and_zoo_errors(tmp_path, monkeypatch):
+    from zoo.remote_code import bundle_source
+
+    mod = _module(tmp_path, monkeypatch, {
+        "helpers": "from zoo import ZooError\nWIDTH = 3\ndef check(x):\n    if x < 0:\n        raise ZooError('negative')\n    return x\n",
+        "model": "from __future__ import annotations\nimport torch\nfrom .helpers import WIDTH, check as checked\n"
+                 "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                 "        from .helpers import WIDTH as w\n        self.lin = torch.nn.Linear(checked(w), WIDTH)\n",
+    })
+    src = bundle_source(mod.Net)
+    assert src.index("WIDTH = 3") < src.index("class Net") and "from ." not in src and "zoo import" not in src
+    scope: dict = {}
+    exec(compile(src, "bundle.py", "exec"), scope)
+    assert scope["Net"]().lin.in_features == 3
+    with pytest.raises(ValueError, match="negative"):  # the zoo's errors are ValueErrors without it
+        scope["check"](-1)
+
+
+@pytest.mark.parametrize("line", ["from zoo.building import build_pipeline", "import requests_toolbelt_not_allowed",
+                                  "from zoo import get_spec"])
+def test_bundle_refuses_what_a_zoo_less_machine_lacks(tmp_path, monkeypatch, line):
+    from zoo.remote_code import NotSelfContainedError, bundle_source
+
+    mod = _module(tmp_path, monkeypatch, {"model": f"def f():\n    {line}\nclass Net:\n    pass\n"})
+    with pytest.raises(NotSelfContainedError, match="model-class module may"):
+        bundle_source(mod.Net)
