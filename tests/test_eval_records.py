@@ -66,3 +66,22 @@ def test_model_index_entries():
     assert results[1].dataset_name == "zoo-photos"
     card = ModelCardData(model_name="demo-s", eval_results=results)
     assert "model-index" in card.to_yaml()
+
+
+def test_default_eval_writes_to_user_data_dir_never_the_source_tree(tmp_path, monkeypatch, capsys):
+    """Following the README (`zoo eval ID`) must not touch the repo's results/ (the cards render it)."""
+    from pathlib import Path
+
+    from zoo.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.delenv("ZOO_RESULTS_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(["doctor"]) in (0, 1)
+    assert f"zoo eval results     {tmp_path / 'data' / 'ondevice-diffusion-zoo' / 'results'}" in capsys.readouterr().out
+    assert main(["eval", "sd15-tiny", "--suite", "cost", "--meta"]) == 0
+    saved = tmp_path / "data" / "ondevice-diffusion-zoo" / "results" / "sd15-tiny.json"
+    assert saved.is_file() and f"records saved to {saved}" in capsys.readouterr().out
+    for top in ("results", "zoo", "plugins", "cards"):
+        assert not list((root / top).rglob("sd15-tiny.json")), f"zoo eval wrote into {top}/"

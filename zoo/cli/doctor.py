@@ -35,6 +35,9 @@ def run(args) -> int:
 
     print(f"  hub cache            {constants.HF_HUB_CACHE}")
     print(f"  zoo local models     {hub.models_dir()}")
+    from ..evaluate.records import results_dir
+
+    print(f"  zoo eval results     {results_dir()}")
     print(f"  offline              {hub.offline()}")
     try:
         from huggingface_hub import get_token
