@@ -37,3 +37,10 @@ def build_model(spec):
     from .build import build_edgedit_pipeline
 
     return build_edgedit_pipeline(spec)
+
+
+@hookimpl
+def train_model(spec, config):
+    from .train import train_edgedit
+
+    return train_edgedit(spec, config)

@@ -71,6 +71,13 @@ def canonical(arch: Sequence[str], num_layers: int) -> tuple[str, ...]:
     return tuple(ORIGINAL if i > 0 and arch[i - 1] == MERGE and i % 2 == 1 else c for i, c in enumerate(arch))
 
 
+def narrow_widths(heads: int, head_dim: int, reduced_mlp_ratio: float = 2.0) -> dict[str, Any]:
+    """The paper's 1152 -> 512 attention (16x72 -> 8x64) as a rule for any DiT: half the heads,
+    8/9 of the head size [choice]; MLP ratio 2 [paper]."""
+    return {"narrow_heads": max(1, heads // 2), "narrow_head_dim": max(1, round(head_dim * 8 / 9)),
+            "reduced_mlp_ratio": reduced_mlp_ratio}
+
+
 def widths(option: str, heads: int, head_dim: int, mlp_ratio: float, narrow_heads: int, narrow_head_dim: int,
            reduced_mlp_ratio: float) -> dict[str, Any]:
     narrow_attn = option in ("narrow-attn", "narrow")

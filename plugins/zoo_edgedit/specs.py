@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoo import Choice, ComponentSpec, ModelSpec, PaperRef
 
-from .space import arch_to_blocks
+from .space import arch_to_blocks, narrow_widths
 from .variants import VARIANTS, Variant
 
 PAPER = PaperRef(
@@ -17,8 +17,8 @@ TEACHER = {"num_attention_heads": 16, "attention_head_dim": 72, "in_channels": 4
            "sample_size": 32, "patch_size": 2, "activation_fn": "gelu-approximate", "num_embeds_ada_norm": 1000,
            "attention_bias": True, "norm_elementwise_affine": False, "norm_eps": 1e-5, "mlp_ratio": 4.0}
 TEACHER_TINY = {**TEACHER, "num_attention_heads": 2, "attention_head_dim": 8, "num_layers": 6, "sample_size": 8}
-NARROW = {"narrow_heads": 8, "narrow_head_dim": 64, "reduced_mlp_ratio": 2.0}
-NARROW_TINY = {"narrow_heads": 1, "narrow_head_dim": 4, "reduced_mlp_ratio": 2.0}
+NARROW = narrow_widths(TEACHER["num_attention_heads"], TEACHER["attention_head_dim"])  # 8 x 64 = 512
+NARROW_TINY = narrow_widths(TEACHER_TINY["num_attention_heads"], TEACHER_TINY["attention_head_dim"])
 
 COMMON_CHOICES = {
     "shared_embedder": Choice(

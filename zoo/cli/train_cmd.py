@@ -11,7 +11,7 @@ passed to the model's own recipe as ``config['recipe']``.
 """
 from __future__ import annotations
 
-STAGES = ["block", "search", "vae", "align", "all"]
+STAGES = ["block", "search", "vae", "align", "finetune", "all"]
 
 
 def add_parser(sub) -> None:

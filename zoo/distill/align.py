@@ -87,11 +87,12 @@ def noise_prediction_error(
     num_train_timesteps: int = 1000,
     call: Callable[[Any, torch.Tensor, torch.Tensor, Any], torch.Tensor] = unet_call,
     device: Any = "cpu",
+    schedule: Optional[AlignConfig] = None,
 ) -> float:
     """Teacher-aligned error: mean MSE between student and teacher noise predictions on a fixed
     set of noised latents (the same timesteps and noise for both). A held-out ``seed`` keeps it
-    apart from training batches."""
-    sched = ddpm(AlignConfig(num_train_timesteps=num_train_timesteps))
+    apart from training batches. ``schedule`` sets the forward process (default: SD's)."""
+    sched = ddpm(schedule or AlignConfig(num_train_timesteps=num_train_timesteps))
     was = student.training
     student.eval()
     teacher.eval()

@@ -1,0 +1,137 @@
+"""EdgeDiT's per-block cost table: params, MACs and measured latency of one block of each width
+option (a merged pair is one full block) plus the fixed rest (patch embedding, shared embedder,
+output layer), so an architecture's cost is a sum, as in the paper's search (latency from
+per-block on-device profiles).
+
+Latency sources: ``cpu`` (measured here, options timed interleaved), ``aihub`` (Qualcomm AI Hub
+profile jobs; needs an API token), ``none`` (params and MACs only).
+
+    python -m zoo_edgedit.costs edgedit-teacher    # the table at full size (CPU timing)
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping, Sequence
+
+from zoo import ZooError
+
+from .space import WIDTH_OPTIONS, arch_to_blocks, narrow_widths
+
+REST = "rest"
+
+
+def _option_spec(cfg: Mapping[str, Any], option: str, narrow: Mapping[str, Any]) -> dict[str, Any]:
+    return arch_to_blocks([option], 1, heads=cfg["num_attention_heads"], head_dim=cfg["attention_head_dim"],
+                          mlp_ratio=cfg.get("mlp_ratio", 4.0), **narrow)[0]
+
+
+def option_modules(cfg: Mapping[str, Any], narrow: Mapping[str, Any]) -> dict[str, Any]:
+    """One randomly initialised module per option (a block) and the rest (a model without blocks)."""
+    from .model import EdgeDiTBlock, EdgeDiTTransformer2DModel
+
+    dim = cfg["num_attention_heads"] * cfg["attention_head_dim"]
+    mods: dict[str, Any] = {}
+    for opt in WIDTH_OPTIONS:
+        s = _option_spec(cfg, opt, narrow)
+        mods[opt] = EdgeDiTBlock(dim, s["heads"], s["head_dim"], s["mlp_ratio"], cfg.get("activation_fn", "gelu-approximate"),
+                                 cfg.get("attention_bias", True), cfg.get("norm_eps", 1e-5),
+                                 cfg.get("norm_elementwise_affine", False)).eval()
+    mods[REST] = EdgeDiTTransformer2DModel(**{**dict(cfg), "blocks": []}).eval()
+    return mods
+
+
+def option_inputs(cfg: Mapping[str, Any], name: str, batch: int = 1) -> dict[str, Any]:
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    dim = cfg["num_attention_heads"] * cfg["attention_head_dim"]
+    if name == REST:
+        s = cfg["sample_size"]
+        return {"hidden_states": torch.randn(batch, cfg["in_channels"], s, s, generator=g),
+                "timestep": torch.full((batch,), 500), "class_labels": torch.zeros(batch, dtype=torch.long)}
+    tokens = (cfg["sample_size"] // cfg["patch_size"]) ** 2
+    return {"hidden_states": torch.randn(batch, tokens, dim, generator=g), "emb": torch.randn(batch, dim, generator=g)}
+
+
+def cost_table(cfg: Mapping[str, Any], narrow: Mapping[str, Any], latency: str = "cpu", repeats: int = 10,
+               warmup: int = 2, progress: bool = True) -> dict[str, dict[str, float]]:
+    """{option or 'rest': {"params", "macs", "latency_ms"?}} at the teacher config ``cfg``."""
+    import torch
+
+    from zoo.evaluate.macs import profile_module
+
+    if latency not in ("cpu", "aihub", "none"):
+        raise ZooError(f"unknown latency source {latency!r}: use cpu, aihub or none")
+    if latency == "aihub":
+        from zoo.export import qaihub
+
+        qaihub.require_token()  # refuses with the sign-up hint before anything is built
+        raise ZooError("per-block AI Hub profiling is not wired into the EdgeDiT search yet: use latency: cpu "
+                       "(per-block CPU timings) or none (MACs)")
+    with torch.device("meta"):
+        meta = option_modules(cfg, narrow)
+    table: dict[str, dict[str, float]] = {}
+    for name, mod in meta.items():
+        params, macs = profile_module(mod, option_inputs(cfg, name))
+        table[name] = {"params": float(params), "macs": float(macs.total)}
+    if latency == "cpu":
+        for name, ms in cpu_latency(option_modules(cfg, narrow), cfg, repeats, warmup, progress).items():
+            table[name]["latency_ms"] = ms
+    return table
+
+
+def cpu_latency(mods: Mapping[str, Any], cfg: Mapping[str, Any], repeats: int, warmup: int,
+                progress: bool = True) -> dict[str, float]:
+    """Median ms per forward of each module, timed interleaved (A B C ... A B C ...) so that load
+    on the machine spreads evenly over the options."""
+    import torch
+    from tqdm.auto import tqdm
+
+    inputs = {n: option_inputs(cfg, n) for n in mods}
+    times: dict[str, list[float]] = {n: [] for n in mods}
+    with torch.no_grad():
+        for r in tqdm(range(warmup + repeats), desc="per-block CPU latency", disable=not progress, dynamic_ncols=True):
+            for n, m in mods.items():
+                t0 = time.perf_counter()
+                m(**inputs[n])
+                if r >= warmup:
+                    times[n].append((time.perf_counter() - t0) * 1e3)
+    return {n: sorted(v)[len(v) // 2] for n, v in times.items()}
+
+
+def arch_cost(table: Mapping[str, Mapping[str, float]], arch: Sequence[str], cfg: Mapping[str, Any],
+              narrow: Mapping[str, Any]) -> dict[str, float]:
+    """Params, MACs (and latency) of an architecture: the rest plus one entry per kept block."""
+    blocks = arch_to_blocks(arch, len(arch), heads=cfg["num_attention_heads"], head_dim=cfg["attention_head_dim"],
+                            mlp_ratio=cfg.get("mlp_ratio", 4.0), **narrow)
+    by_widths = {tuple(_option_spec(cfg, o, narrow)[k] for k in ("heads", "head_dim", "mlp_ratio")): o
+                 for o in WIDTH_OPTIONS}
+    out = dict(table[REST])
+    for b in blocks:
+        opt = by_widths[(b["heads"], b["head_dim"], b["mlp_ratio"])]
+        for k, v in table[opt].items():
+            out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def main() -> None:  # pragma: no cover - CLI
+    import argparse
+
+    import zoo
+
+    ap = argparse.ArgumentParser(description="EdgeDiT per-block cost table")
+    ap.add_argument("model_id", nargs="?", default="edgedit-teacher")
+    ap.add_argument("--latency", default="cpu", choices=["cpu", "aihub", "none"])
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    spec = zoo.get_spec(args.model_id)
+    cfg = spec.config["transformer"]
+    table = cost_table(cfg, narrow_widths(cfg["num_attention_heads"], cfg["attention_head_dim"]), args.latency,
+                       args.repeats)
+    for name, row in table.items():
+        lat = f"{row['latency_ms']:8.2f} ms" if "latency_ms" in row else ""
+        print(f"{name:12s} {row['params'] / 1e6:8.3f} M  {row['macs'] / 1e9:8.3f} GMACs  {lat}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
