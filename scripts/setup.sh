@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 . .venv/bin/activate
-python -m pip install --quiet --upgrade pip "setuptools>=68" wheel
+python -m pip install --quiet --upgrade pip "setuptools>=77" wheel
 # torch first and pinned: an unpinned torch (or a package asking for one) pulls a multi-GB CUDA build.
 python -m pip install --quiet "torch==2.13.0"
 python -m pip install --quiet -e ".[all,dev]" "torch==2.13.0"

@@ -163,3 +163,48 @@ def test_pixart_tiny_runs_at_its_own_size(tmp_path, capsys):
     from PIL import Image
 
     assert Image.open(tmp_path / "p.png").size == (64, 64)
+
+
+# -- listing tells the truth -----------------------------------------------------------------
+def test_failed_plugin_is_named_by_list_and_unknown_id(capsys, monkeypatch):
+    monkeypatch.setenv("ZOO_STRICT_PLUGINS", "0")
+
+    class Broken:
+        @zoo.hookimpl
+        def register_models(self, register):
+            raise ImportError("no module named 'missing_dependency'")
+
+    with temporary_plugin(Broken(), "brokenplug"):
+        rc, out, err = cli(capsys, "list")
+        assert rc == 0 and "sd15-tiny" in out
+        assert err.strip().splitlines() == [err.strip()] and "brokenplug" in err and "zoo plugins" in err
+        rc, out, err = cli(capsys, "info", "brokenplug-model")
+        assert rc == 2 and "failed to load: brokenplug" in err and len(err.strip().splitlines()) == 1
+
+
+def test_plugins_flags_unknown_hook_names(capsys):
+    class Typo:
+        @zoo.hookimpl
+        def register_modles(self, register):  # misspelt: pluggy accepts it, the zoo never calls it
+            pass
+
+    with temporary_plugin(Typo(), "typoplug"):
+        rc, out, _ = cli(capsys, "plugins")
+    line = out[out.index("typoplug"):]
+    assert rc == 0 and "unknown hook(s) register_modles" in line
+
+
+def test_list_techniques_says_when_none(capsys, monkeypatch):
+    reg = zoo.get_registry()
+    monkeypatch.setattr(reg, "techniques", {})
+    rc, out, _ = cli(capsys, "list", "--techniques")
+    assert rc == 0 and "no techniques are registered" in out
+
+
+def test_summaries_cut_at_a_word():
+    from zoo.cli.listing import cut
+
+    text = "DiT-XL/2 tiny. Same classes and block layout as the teacher at toy widths for tests"
+    got = cut(text, 40)
+    assert got.endswith("…") and len(got) <= 40 and text.startswith(got[:-1]) and text[len(got) - 1] == " "
+    assert cut("short", 40) == "short"

@@ -114,6 +114,26 @@ class PluginManager:
         return None
 
 
+def known_hooks() -> set[str]:
+    """Hook names declared in zoo.hookspecs (an implementation of any other name is never called)."""
+    return {n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), f"{hookspecs.PROJECT}_spec")}
+
+
+def failed_plugins() -> list[str]:
+    """Plugins that failed to load or whose register hook raised (non-strict mode keeps going)."""
+    from .registry import get_registry
+
+    pm = get_plugin_manager()
+    return sorted({n for n, i in pm.infos.items() if i.error} | set(get_registry().errors))
+
+
+def failed_note() -> str:
+    failed = failed_plugins()
+    if not failed:
+        return ""
+    return f"{len(failed)} plugin(s) failed to load and their models are missing: {', '.join(failed)} (see `zoo plugins`)"
+
+
 def _bind(impl):
     """pluggy lets an implementation take a subset of the spec's arguments: pass only those."""
 

@@ -57,7 +57,7 @@ class Registry:
             return self.models[model_id]
         if model_id in self.aliases:
             return self.models[self.aliases[model_id]]
-        raise UnknownModelError(_unknown("model", model_id, [*self.models, *self.aliases]))
+        raise UnknownModelError(_unknown("model", model_id, [*self.models, *self.aliases]) + _failed_suffix(self))
 
     def technique(self, technique_id: str) -> TechniqueSpec:
         if technique_id in self.techniques:
@@ -73,6 +73,14 @@ class Registry:
             and (task is None or s.task == task)
         ]
         return sorted(out, key=lambda s: s.id)
+
+
+def _failed_suffix(reg: "Registry") -> str:
+    """An unknown id may belong to a plugin that failed to load: say so."""
+    from .plugins import get_plugin_manager
+
+    failed = sorted({n for n, i in get_plugin_manager().infos.items() if i.error} | set(reg.errors))
+    return f" Plugins that failed to load: {', '.join(failed)} (see `zoo plugins`)." if failed else ""
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 
 def add_parser(sub) -> None:
@@ -20,10 +21,18 @@ def add_parser(sub) -> None:
 def run_list(args) -> int:
     from ..registry import get_registry
 
+    from ..plugins import failed_note
+
     reg = get_registry()
+    note = failed_note()
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     if args.techniques:
-        for t in sorted(reg.techniques.values(), key=lambda t: t.id):
-            print(f"{t.id:28s} {', '.join(t.applies_to):24s} {t.summary}")
+        techs = sorted(reg.techniques.values(), key=lambda t: t.id)
+        if not techs:
+            print("no techniques are registered (a technique plugin adds them: see `zoo plugins`)")
+        for t in techs:
+            print(f"{t.id:28s} {', '.join(t.applies_to):24s} {cut(t.summary, 70)}")
         return 0
     specs = reg.list(args.pattern, task=args.task)
     if args.json:
@@ -37,8 +46,19 @@ def run_list(args) -> int:
     pw = max(len(s.plugin or "") for s in specs) + 2
     print(f"{'ID':{w}s}{'TASK':{tw}s}{'PLUGIN':{pw}s}SUMMARY")
     for s in specs:
-        print(f"{s.id:{w}s}{s.task:{tw}s}{(s.plugin or ''):{pw}s}{s.summary[:70]}")
+        print(f"{s.id:{w}s}{s.task:{tw}s}{(s.plugin or ''):{pw}s}{cut(s.summary, 70)}")
     return 0
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` on one line, cut at a word boundary with an ellipsis when longer than ``width``."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    head = text[: width - 1]
+    if " " in head and not text[width - 1].isspace():
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:.-") + "…"
 
 
 def run_info(args) -> int:
