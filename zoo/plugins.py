@@ -119,12 +119,13 @@ def known_hooks() -> set[str]:
     return {n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), f"{hookspecs.PROJECT}_spec")}
 
 
-def failed_plugins() -> list[str]:
+def failed_plugins(reg: Any = None) -> list[str]:
     """Plugins that failed to load or whose register hook raised (non-strict mode keeps going)."""
-    from .registry import get_registry
+    if reg is None:
+        from .registry import get_registry
 
-    pm = get_plugin_manager()
-    return sorted({n for n, i in pm.infos.items() if i.error} | set(get_registry().errors))
+        reg = get_registry()
+    return sorted({n for n, i in get_plugin_manager().infos.items() if i.error} | set(reg.errors))
 
 
 def failed_note() -> str:

@@ -77,9 +77,9 @@ class Registry:
 
 def _failed_suffix(reg: "Registry") -> str:
     """An unknown id may belong to a plugin that failed to load: say so."""
-    from .plugins import get_plugin_manager
+    from .plugins import failed_plugins
 
-    failed = sorted({n for n, i in get_plugin_manager().infos.items() if i.error} | set(reg.errors))
+    failed = failed_plugins(reg)
     return f" Plugins that failed to load: {', '.join(failed)} (see `zoo plugins`)." if failed else ""
 
 
