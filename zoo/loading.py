@@ -52,8 +52,17 @@ def build(spec_or_id: Union[str, ModelSpec], device: Optional[str] = None, empty
             if not spec.config:
                 raise ZooError(f"plugin {spec.plugin!r} has no build_model hook and {spec.id} has no config to build from")
             model = build_from_config(spec.config)
+    _eval_mode(model)
     _tag(model, spec)
     return model
+
+
+def _eval_mode(model: Any) -> None:
+    """Inference mode, as diffusers' from_pretrained returns models (training mode would drop
+    DiT's class labels at random and run dropout); training code calls .train() itself."""
+    for comp in (model.components.values() if hasattr(model, "components") else [model]):
+        if hasattr(comp, "eval") and hasattr(comp, "training"):
+            comp.eval()
 
 
 def _tag(model: Any, spec: ModelSpec) -> None:

@@ -24,6 +24,14 @@ students (``NanoSDUNet``, ``build_stage``) and teachers (``teacher_stages``):
 
 Both also take ``cross_attention_kwargs=None`` (and decoders ``upsample_size=None``) as
 keywords. The UNet calls stages positionally, so forward hooks see ``args`` in that order.
+
+diffusers citizenship: NanoSDUNet is what UNet2DConditionModel is to a diffusers user, with the
+same code (its methods are UNet2DConditionModel's own): attention slicing, attention-processor
+set/reset, fused QKV fuse/unfuse, FreeU, LoRA through diffusers' loaders (PEFT;
+``pipe.load_lora_weights``, LoRA scale in ``cross_attention_kwargs``) and UNet IP-Adapters.
+FreeU [choice]: as UNet2DConditionModel, by decoder index: D3 (``up_blocks.0``, NanoSD's first
+decoder stage) takes ``b1``/``s1``, D2 takes ``b2``/``s2``, D1 none; the same network as a
+3-level UNet2DConditionModel behaves the same under FreeU.
 """
 from __future__ import annotations
 
@@ -31,12 +39,15 @@ from typing import Any, Optional, Sequence
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.loaders import PeftAdapterMixin, UNet2DConditionLoadersMixin
 from diffusers.models.attention import AttentionMixin
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.resnet import Downsample2D, ResnetBlock2D, Upsample2D
 from diffusers.models.transformers.transformer_2d import Transformer2DModel
-from diffusers.models.unets.unet_2d_condition import UNet2DConditionOutput
+from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel, UNet2DConditionOutput
+from diffusers.utils.peft_utils import apply_lora_scale
+from diffusers.utils.torch_utils import apply_freeu
 from torch import nn
 
 from zoo import ZooError
@@ -98,6 +109,11 @@ class DecoderStage(_Stage):
     def __init__(self, choice: str, resnets, attentions, upsampler: Optional[nn.Module], n_layers: int = DECODER_LAYERS) -> None:
         super().__init__(choice, resnets, attentions, n_layers)
         self.upsamplers = nn.ModuleList([upsampler]) if upsampler is not None else None
+        self.resolution_idx: Optional[int] = None  # index among the UNet's up_blocks (FreeU reads it)
+
+    def _freeu(self) -> Optional[dict]:
+        kw = {k: getattr(self, k, None) for k in ("s1", "s2", "b1", "b2")}
+        return kw if all(kw.values()) else None
 
     @property
     def num_skips(self) -> int:
@@ -106,8 +122,12 @@ class DecoderStage(_Stage):
     def forward(self, hidden, skips, temb, encoder_hidden_states, cross_attention_kwargs=None, upsample_size=None):
         if len(skips) != self.n_layers:
             raise ZooError(f"decoder stage takes {self.n_layers} skip tensors, got {len(skips)}")
+        freeu = self._freeu()
         for j in range(len(self.resnets)):
-            hidden = torch.cat([hidden, skips[-1 - j]], dim=1)
+            skip = skips[-1 - j]
+            if freeu is not None:  # as diffusers' up blocks do, before each concatenation
+                hidden, skip = apply_freeu(self.resolution_idx, hidden, skip, **freeu)
+            hidden = torch.cat([hidden, skip], dim=1)
             hidden = self._layer(j, hidden, temb, encoder_hidden_states, cross_attention_kwargs)
         if self.upsamplers is not None:
             hidden = self.upsamplers[0](hidden, upsample_size)
@@ -179,12 +199,14 @@ def build_stage(config: Any, stage_index: int, choice: str) -> nn.Module:
 
 
 # ----------------------------------------------------------------------------- the UNet
-class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
+class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin, UNet2DConditionLoadersMixin, PeftAdapterMixin):
     """SD1.5's UNet after surgery, one block option per stage (``stage_choices``, E1 E2 E3 D3 D2 D1).
 
     Call it like UNet2DConditionModel: ``unet(sample, timestep, encoder_hidden_states)`` ->
     ``UNet2DConditionOutput``. ``block_out_channels`` has one entry per kept level (3 for
-    NanoSD); the other fields mean what they mean in UNet2DConditionModel.
+    NanoSD); the other fields mean what they mean in UNet2DConditionModel (``layers_per_block``
+    is fixed: the layer slots of every stage option, which diffusers' block-wise LoRA and
+    IP-Adapter scales read).
     """
 
     _supports_gradient_checkpointing = True
@@ -208,8 +230,12 @@ class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
         use_linear_projection: bool = False,
         upcast_attention: bool = False,
         time_cond_proj_dim: Optional[int] = None,
+        layers_per_block: int = ENCODER_LAYERS,
     ) -> None:
         super().__init__()
+        if layers_per_block != ENCODER_LAYERS:  # read by diffusers' block-wise LoRA / IP-Adapter scales
+            raise ZooError(f"NanoSDUNet stages have SD1.5's {ENCODER_LAYERS} layer slots per encoder stage "
+                           f"(layers_per_block={ENCODER_LAYERS}), got {layers_per_block}")
         n = len(block_out_channels)
         choices = validate_choices(stage_choices, n)
         c0 = block_out_channels[0]
@@ -221,6 +247,23 @@ class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
         self.conv_norm_out = nn.GroupNorm(num_channels=c0, num_groups=norm_num_groups, eps=norm_eps)
         self.conv_act = nn.SiLU()
         self.conv_out = nn.Conv2d(c0, out_channels, kernel_size=3, padding=1)
+        self.encoder_hid_proj: Optional[nn.Module] = None  # an IP-Adapter's image projection, once loaded
+        self.original_attn_processors = None
+        self._index_up_blocks()
+
+    # What UNet2DConditionModel offers, with its own code: it walks children / up_blocks /
+    # attention modules, all of which NanoSD has under the same names.
+    set_default_attn_processor = UNet2DConditionModel.set_default_attn_processor
+    set_attention_slice = UNet2DConditionModel.set_attention_slice
+    enable_freeu = UNet2DConditionModel.enable_freeu
+    disable_freeu = UNet2DConditionModel.disable_freeu
+    fuse_qkv_projections = UNet2DConditionModel.fuse_qkv_projections
+    unfuse_qkv_projections = UNet2DConditionModel.unfuse_qkv_projections
+    process_encoder_hidden_states = UNet2DConditionModel.process_encoder_hidden_states
+
+    def _index_up_blocks(self) -> None:
+        for i, block in enumerate(self.up_blocks):
+            block.resolution_idx = i
 
     @property
     def stages(self) -> list[nn.Module]:
@@ -236,6 +279,7 @@ class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
         n = len(self.down_blocks)
         blocks, i = (self.down_blocks, stage_index) if stage_index < n else (self.up_blocks, stage_index - n)
         blocks[i] = module
+        self._index_up_blocks()
         choices = list(self.config.stage_choices)
         choices[stage_index] = module.choice
         self.register_to_config(stage_choices=validate_choices(choices, n))
@@ -252,6 +296,7 @@ class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
         t_emb = self.time_proj(t).to(dtype=sample.dtype)  # Timesteps returns float32
         return self.time_embedding(t_emb, timestep_cond)
 
+    @apply_lora_scale("cross_attention_kwargs")
     def forward(
         self,
         sample: torch.Tensor,
@@ -264,9 +309,13 @@ class NanoSDUNet(ModelMixin, AttentionMixin, ConfigMixin):
         **unsupported: Any,
     ):
         extra = {k: v for k, v in unsupported.items() if v is not None}
-        if extra or added_cond_kwargs:
+        image = self.encoder_hid_proj is not None and set(added_cond_kwargs or {}) == {"image_embeds"}
+        if extra or (added_cond_kwargs and not image):
             raise ZooError(f"NanoSDUNet does not take {sorted([*extra, *(added_cond_kwargs or {})])} (no class, "
-                           "addition or ControlNet conditioning in the NanoSD architecture)")
+                           "addition or ControlNet conditioning in the NanoSD architecture; image_embeds need a "
+                           "loaded IP-Adapter)")
+        if self.encoder_hid_proj is not None:  # IP-Adapter: (text, image tokens) for its attention processors
+            encoder_hidden_states = self.process_encoder_hidden_states(encoder_hidden_states, added_cond_kwargs or {})
         up_factor = 2 ** self.num_upsamplers
         forward_upsample_size = any(d % up_factor for d in sample.shape[-2:])
 

@@ -11,7 +11,15 @@ applies).
 
 API as AutoencoderKL where StableDiffusionPipeline uses it: ``encode(x).latent_dist``,
 ``decode(z).sample`` (``generator`` accepted), ``config.scaling_factor``, and
-``config.block_out_channels`` (its length - 1 gives the pipeline's vae_scale_factor 2**3 = 8).
+``config.block_out_channels`` (its length - 1 gives the pipeline's vae_scale_factor 2**3 = 8);
+and as AutoencoderKL for memory: ``enable_slicing()`` (one image of a batch at a time) and
+``enable_tiling()`` (images larger than ``config.sample_size`` in overlapping tiles of that
+size, overlap a quarter tile as AutoencoderKL's, blended by ``zoo.tiling``). No attention, so
+nothing to fuse or slice in attention.
+
+``zoo.tiling`` is imported by ``enable_tiling()``, not at module level: this file is shipped
+alone with pushed weights (``zoo.remote_code``) and must load where the zoo is not installed;
+there, ``enable_tiling()`` says tiling needs the zoo.
 """
 from __future__ import annotations
 
@@ -19,7 +27,7 @@ from typing import Optional, Sequence
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
-from diffusers.models.autoencoders.vae import DecoderOutput, DiagonalGaussianDistribution
+from diffusers.models.autoencoders.vae import AutoencoderMixin, DecoderOutput, DiagonalGaussianDistribution
 from diffusers.models.modeling_outputs import AutoencoderKLOutput
 from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.resnet import Downsample2D, ResnetBlock2D, Upsample2D
@@ -95,7 +103,7 @@ class TinyDecoder(nn.Module):
         return (img, feats) if return_features else img
 
 
-class NanoSDTinyVAE(ModelMixin, ConfigMixin):
+class NanoSDTinyVAE(ModelMixin, AutoencoderMixin, ConfigMixin):
     """Tiny VAE in SD1.5's latent space; drop-in for AutoencoderKL in StableDiffusionPipeline.
 
     ``block_out_channels`` and the two ``*_layers_per_block`` lists run from full resolution
@@ -129,6 +137,21 @@ class NanoSDTinyVAE(ModelMixin, ConfigMixin):
                                    norm_num_groups, act_fn)
         self.decoder = TinyDecoder(out_channels, latent_channels, block_out_channels, decoder_layers_per_block,
                                    norm_num_groups, act_fn)
+        # AutoencoderMixin's enable_/disable_slicing and _tiling switch these
+        self.use_slicing = False
+        self.use_tiling = False
+        self.tile_sample_min_size = sample_size
+        self.tile_overlap_factor = 0.25
+        self._tiled = None  # zoo.tiling.tiled, bound by enable_tiling()
+
+    def enable_tiling(self) -> None:
+        import importlib
+
+        try:
+            self._tiled = importlib.import_module("zoo.tiling").tiled
+        except ImportError:
+            raise ZooError("NanoSDTinyVAE tiling blends tiles with zoo.tiling: pip install ondevice-diffusion-zoo") from None
+        self.use_tiling = True
 
     @property
     def downscale(self) -> int:
@@ -140,14 +163,24 @@ class NanoSDTinyVAE(ModelMixin, ConfigMixin):
         if x.shape[-1] % multiple or x.shape[-2] % multiple:
             raise ZooError(f"NanoSDTinyVAE.{what}: height and width must be multiples of {multiple}, got {list(x.shape[-2:])}")
 
+    def _memory_bounded(self, fn, x: torch.Tensor, scale: float) -> torch.Tensor:
+        """``fn(x)``, one sample at a time with slicing on, in tiles with tiling on (input larger
+        than a tile: ``tile_sample_min_size`` pixels, i.e. that over the downscale in latents)."""
+        if self.use_slicing and x.shape[0] > 1:
+            return torch.cat([self._memory_bounded(fn, s, scale) for s in x.split(1)])
+        tile = self.tile_sample_min_size if scale < 1 else max(1, self.tile_sample_min_size // self.downscale)
+        if self.use_tiling and max(x.shape[-2:]) > tile:
+            return self._tiled(fn, x, tile=tile, overlap=int(tile * self.tile_overlap_factor), scale=scale)
+        return fn(x)
+
     def encode(self, x: torch.Tensor, return_dict: bool = True):
         self._check(x, "encode", self.config.in_channels, self.downscale)
-        posterior = DiagonalGaussianDistribution(self.encoder(x))
+        posterior = DiagonalGaussianDistribution(self._memory_bounded(self.encoder, x, 1 / self.downscale))
         return AutoencoderKLOutput(latent_dist=posterior) if return_dict else (posterior,)
 
     def decode(self, z: torch.Tensor, return_dict: bool = True, generator: Optional[torch.Generator] = None):
         self._check(z, "decode", self.config.latent_channels, 1)
-        img = self.decoder(z)
+        img = self._memory_bounded(self.decoder, z, self.downscale)
         return DecoderOutput(sample=img) if return_dict else (img,)
 
     def decode_with_features(self, z: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
