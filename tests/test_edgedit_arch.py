@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import zoo
-from zoo_edgedit.convert import compose_narrow, from_dit, from_teacher, reduced_block, shared_embedder
+from zoo_edgedit.convert import compose_narrow, from_dit, from_teacher, reduced_block
 from zoo_edgedit.space import (
     MERGE, arch_to_blocks, block_options, blocks_to_arch, canonical, proxies, search_space,
 )
@@ -71,10 +71,19 @@ def test_all_original_conversion_reproduces_diffusers_dit():
     assert sum(p.numel() for p in dit.parameters()) - sum(p.numel() for p in edge.parameters()) == 3 * emb
 
 
-def test_conversion_refuses_per_block_embedders_that_differ():
-    dit = tiny_dit(shared=False)
+def test_embedders_that_differ_are_refused_when_shared_or_kept_per_block():
+    dit = tiny_dit(shared=False)  # a DiT trained with the stock class: its per-block embedders drift apart
     with pytest.raises(zoo.ZooError, match="embedder differs"):
-        shared_embedder(dit.state_dict(), 4)
+        from_dit(dit, embedders="shared")
+    edge = from_dit(dit)  # auto: diffusers' layout kept, outputs reproduced
+    assert edge.config.per_block_embedders
+    x, t, y = _inputs()
+    with torch.no_grad():
+        torch.testing.assert_close(edge(x, t, y).sample, dit(x, t, y).sample, rtol=0, atol=1e-6)
+    blocks = arch_to_blocks([MERGE, "full", "narrow", "half-mlp"], 4, heads=2, head_dim=8, **NARROW_TINY)
+    student = from_teacher(edge, blocks)
+    with torch.no_grad():
+        assert student(x, t, y).sample.shape == (2, 8, 8, 8)
 
 
 def test_reduced_blocks_and_composition():

@@ -29,12 +29,14 @@ _DIT_KEYS = ("num_attention_heads", "attention_head_dim", "in_channels", "out_ch
 EMB_PREFIX = "norm1.emb."
 
 
-def config_from_dit(dit_config: Mapping[str, Any], blocks: Optional[list[dict]] = None) -> dict[str, Any]:
+def config_from_dit(dit_config: Mapping[str, Any], blocks: Optional[list[dict]] = None,
+                    per_block_embedders: bool = False) -> dict[str, Any]:
     """EdgeDiT config for a DiTTransformer2DModel config (and optional per-block specs)."""
     if dit_config.get("norm_type", "ada_norm_zero") != "ada_norm_zero":
         raise ZooError(f"EdgeDiT converts adaLN-Zero DiTs; this one has norm_type={dit_config.get('norm_type')!r}")
     cfg = {k: dit_config[k] for k in _DIT_KEYS if k in dit_config}
     cfg["blocks"] = blocks
+    cfg["per_block_embedders"] = per_block_embedders
     return cfg
 
 
@@ -122,7 +124,8 @@ def reduced_block(teacher: EdgeDiTTransformer2DModel, spec: Mapping[str, Any]) -
     c = teacher.config
     tw = teacher_widths(c)
     blk = EdgeDiTBlock(tw["dim"], spec["heads"], spec["head_dim"], spec["mlp_ratio"], c.activation_fn,
-                       c.attention_bias, c.norm_eps, c.norm_elementwise_affine)
+                       c.attention_bias, c.norm_eps, c.norm_elementwise_affine,
+                       c.num_embeds_ada_norm if c.per_block_embedders else None)
     state = slice_block(block_state_dict(teacher, spec["source"]), new_heads=spec["heads"],
                         new_head_dim=spec["head_dim"], new_mlp_ratio=spec["mlp_ratio"], **tw)
     blk.load_state_dict(state, strict=True)
@@ -147,13 +150,27 @@ def from_teacher(teacher: EdgeDiTTransformer2DModel, blocks: Optional[list[dict]
     return _cast(student, next(teacher.parameters()).dtype)
 
 
-def from_dit(dit: Any, blocks: Optional[list[dict]] = None) -> EdgeDiTTransformer2DModel:
+def from_dit(dit: Any, blocks: Optional[list[dict]] = None, embedders: str = "auto") -> EdgeDiTTransformer2DModel:
     """EdgeDiT from a diffusers DiTTransformer2DModel (e.g. facebook/DiT-XL-2-256's transformer):
-    the teacher with ``blocks=None``, else a student initialised from it."""
-    cfg = config_from_dit(dict(dit.config))
+    the teacher with ``blocks=None``, else a student initialised from it.
+
+    ``embedders``: 'shared' (the per-block copies are verified equal and one is kept; an error
+    otherwise), 'per-block' (diffusers' layout kept, for DiTs trained with the stock class, whose
+    copies drifted apart), or 'auto' (shared when they are copies)."""
+    if embedders not in ("auto", "shared", "per-block"):
+        raise ZooError(f"embedders must be auto, shared or per-block, not {embedders!r}")
+    state = dit.state_dict()
+    n = dit.config["num_layers"]
+    per_block = embedders == "per-block"
+    if embedders == "auto":
+        try:
+            shared_embedder(state, n)
+        except ZooError:
+            per_block = True
+    cfg = config_from_dit(dict(dit.config), per_block_embedders=per_block)
     with torch.device("cpu"):
         teacher = EdgeDiTTransformer2DModel(**cfg)
-    teacher.load_state_dict(teacher_state_from_dit(dit.state_dict(), cfg["num_layers"]), strict=True)
+    teacher.load_state_dict(dict(state) if per_block else teacher_state_from_dit(state, n), strict=True)
     teacher = _cast(teacher, dit.dtype).eval()
     return teacher if blocks is None else from_teacher(teacher, blocks).eval()
 

@@ -35,8 +35,10 @@ def option_modules(cfg: Mapping[str, Any], narrow: Mapping[str, Any]) -> dict[st
         s = _option_spec(cfg, opt, narrow)
         mods[opt] = EdgeDiTBlock(dim, s["heads"], s["head_dim"], s["mlp_ratio"], cfg.get("activation_fn", "gelu-approximate"),
                                  cfg.get("attention_bias", True), cfg.get("norm_eps", 1e-5),
-                                 cfg.get("norm_elementwise_affine", False)).eval()
-    mods[REST] = EdgeDiTTransformer2DModel(**{**dict(cfg), "blocks": []}).eval()
+                                 cfg.get("norm_elementwise_affine", False),
+                                 cfg["num_embeds_ada_norm"] if cfg.get("per_block_embedders") else None).eval()
+    # the rest with one embedder (per-block embedders are counted in each block's row)
+    mods[REST] = EdgeDiTTransformer2DModel(**{**dict(cfg), "blocks": [], "per_block_embedders": False}).eval()
     return mods
 
 
@@ -50,7 +52,10 @@ def option_inputs(cfg: Mapping[str, Any], name: str, batch: int = 1) -> dict[str
         return {"hidden_states": torch.randn(batch, cfg["in_channels"], s, s, generator=g),
                 "timestep": torch.full((batch,), 500), "class_labels": torch.zeros(batch, dtype=torch.long)}
     tokens = (cfg["sample_size"] // cfg["patch_size"]) ** 2
-    return {"hidden_states": torch.randn(batch, tokens, dim, generator=g), "emb": torch.randn(batch, dim, generator=g)}
+    x = {"hidden_states": torch.randn(batch, tokens, dim, generator=g)}
+    if cfg.get("per_block_embedders"):
+        return {**x, "timestep": torch.full((batch,), 500), "class_labels": torch.zeros(batch, dtype=torch.long)}
+    return {**x, "emb": torch.randn(batch, dim, generator=g)}
 
 
 def cost_table(cfg: Mapping[str, Any], narrow: Mapping[str, Any], latency: str = "cpu", repeats: int = 10,

@@ -29,21 +29,27 @@ from zoo import ZooError
 
 class EdgeDiTBlock(nn.Module):
     """A DiT block (adaLN-Zero) whose attention and MLP widths are free; the residual stream and
-    the adaLN modulation stay at ``dim``. ``forward(hidden_states, emb)``: ``emb`` is the shared
-    conditioning vector (timestep + class embedding)."""
+    the adaLN modulation stay at ``dim``. ``forward(hidden_states, emb, timestep, class_labels)``:
+    ``emb`` is the shared conditioning vector (timestep + class embedding); a block with its own
+    embedder (``num_embeddings``: a stock diffusers DiT trained per block) computes it from
+    ``timestep`` and ``class_labels`` instead."""
 
     def __init__(self, dim: int, heads: int, head_dim: int, mlp_ratio: float, activation_fn: str = "gelu-approximate",
-                 attention_bias: bool = True, norm_eps: float = 1e-5, norm_elementwise_affine: bool = False) -> None:
+                 attention_bias: bool = True, norm_eps: float = 1e-5, norm_elementwise_affine: bool = False,
+                 num_embeddings: Optional[int] = None) -> None:
         super().__init__()
-        self.norm1 = AdaLayerNormZero(dim, num_embeddings=None)  # .linear: dim -> 6 * dim
+        self.norm1 = AdaLayerNormZero(dim, num_embeddings=num_embeddings)  # .linear: dim -> 6 * dim
         # q/k/v: dim -> heads*head_dim, out: heads*head_dim -> dim
         self.attn1 = Attention(query_dim=dim, heads=heads, dim_head=head_dim, bias=attention_bias, out_bias=True)
         self.norm3 = nn.LayerNorm(dim, norm_eps, norm_elementwise_affine)
         self.ff = FeedForward(dim, mult=mlp_ratio, activation_fn=activation_fn)
 
-    def forward(self, hidden_states: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        # BasicTransformerBlock's ada_norm_zero path, with the embedding computed once outside
-        norm_h, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.norm1(hidden_states, emb=emb)
+    def forward(self, hidden_states: torch.Tensor, emb: Optional[torch.Tensor] = None,
+                timestep: Optional[torch.Tensor] = None, class_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        # BasicTransformerBlock's ada_norm_zero path, with the shared embedding computed once outside
+        # (a block with its own embedder: AdaLayerNormZero embeds timestep and class itself)
+        norm_h, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.norm1(
+            hidden_states, timestep, class_labels, hidden_dtype=hidden_states.dtype, emb=emb)
         hidden_states = gate_msa.unsqueeze(1) * self.attn1(norm_h) + hidden_states
         norm_h = self.norm3(hidden_states) * (1 + scale_mlp[:, None]) + shift_mlp[:, None]
         return gate_mlp.unsqueeze(1) * self.ff(norm_h) + hidden_states
@@ -52,7 +58,9 @@ class EdgeDiTBlock(nn.Module):
 class EdgeDiTTransformer2DModel(ModelMixin, ConfigMixin):
     """DiT with per-block specs. ``blocks=None`` is the teacher (every block original);
     otherwise a list of ``{"source", "span", "mlp_ratio", "heads", "head_dim"}`` (``space.py``).
-    The other arguments are DiTTransformer2DModel's, for the teacher."""
+    The other arguments are DiTTransformer2DModel's, for the teacher. ``per_block_embedders``
+    keeps diffusers' layout (an embedder in every block, the output layer reading block 0's) for
+    DiTs whose per-block embedders were trained apart and are no longer copies."""
 
     _supports_gradient_checkpointing = True
     _skip_layerwise_casting_patterns = ["pos_embed", "norm"]
@@ -74,6 +82,7 @@ class EdgeDiTTransformer2DModel(ModelMixin, ConfigMixin):
         norm_eps: float = 1e-5,
         mlp_ratio: float = 4.0,
         blocks: Optional[list[dict[str, Any]]] = None,
+        per_block_embedders: bool = False,
     ) -> None:
         super().__init__()
         dim = num_attention_heads * attention_head_dim
@@ -82,10 +91,12 @@ class EdgeDiTTransformer2DModel(ModelMixin, ConfigMixin):
         self.gradient_checkpointing = False
         self.pos_embed = PatchEmbed(height=sample_size, width=sample_size, patch_size=patch_size,
                                     in_channels=in_channels, embed_dim=dim)
-        self.emb = CombinedTimestepLabelEmbeddings(num_embeds_ada_norm, dim)  # shared by every block
+        # shared by every block and the output layer (the original DiT's layout)
+        self.emb = None if per_block_embedders else CombinedTimestepLabelEmbeddings(num_embeds_ada_norm, dim)
+        own = num_embeds_ada_norm if per_block_embedders else None
         self.transformer_blocks = nn.ModuleList(
             EdgeDiTBlock(dim, b["heads"], b["head_dim"], b["mlp_ratio"], activation_fn, attention_bias, norm_eps,
-                         norm_elementwise_affine)
+                         norm_elementwise_affine, own)
             for b in self.block_specs
         )
         self.norm_out = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
@@ -102,23 +113,28 @@ class EdgeDiTTransformer2DModel(ModelMixin, ConfigMixin):
 
     # -- forward in three parts, so the distillation views can reuse them ------------------------
     def embed(self, hidden_states: torch.Tensor, timestep: torch.Tensor, class_labels: torch.Tensor):
-        """Patch tokens and the shared conditioning vector."""
+        """Patch tokens and the conditioning every block and the output layer read: the shared
+        embedding, or ``(timestep, class_labels)`` for per-block embedders."""
         if timestep is None or class_labels is None:
             raise ZooError("EdgeDiT is class-conditional: pass timestep and class_labels")
         tokens = self.pos_embed(hidden_states)
-        emb = self.emb(timestep, class_labels, hidden_dtype=tokens.dtype)
-        return tokens, emb
+        if self.emb is None:
+            return tokens, (None, timestep, class_labels)
+        return tokens, (self.emb(timestep, class_labels, hidden_dtype=tokens.dtype), None, None)
 
-    def run_blocks(self, tokens: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def run_blocks(self, tokens: torch.Tensor, cond: tuple) -> torch.Tensor:
         for block in self.transformer_blocks:
             if torch.is_grad_enabled() and self.gradient_checkpointing:
-                tokens = self._gradient_checkpointing_func(block, tokens, emb)
+                tokens = self._gradient_checkpointing_func(block, tokens, *cond)
             else:
-                tokens = block(tokens, emb)
+                tokens = block(tokens, *cond)
         return tokens
 
-    def unembed(self, tokens: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        """DiT's final layer (adaLN on the shared conditioning) and unpatchify."""
+    def unembed(self, tokens: torch.Tensor, cond: tuple) -> torch.Tensor:
+        """DiT's final layer (adaLN on the conditioning) and unpatchify."""
+        emb, timestep, class_labels = cond
+        if emb is None:  # per-block embedders: diffusers' output layer reads block 0's
+            emb = self.transformer_blocks[0].norm1.emb(timestep, class_labels, hidden_dtype=tokens.dtype)
         shift, scale = self.proj_out_1(F.silu(emb)).chunk(2, dim=1)
         x = self.proj_out_2(self.norm_out(tokens) * (1 + scale[:, None]) + shift[:, None])
         p, c = self.config.patch_size, self.out_channels
@@ -135,6 +151,6 @@ class EdgeDiTTransformer2DModel(ModelMixin, ConfigMixin):
         cross_attention_kwargs: Optional[dict[str, Any]] = None,
         return_dict: bool = True,
     ) -> Any:
-        tokens, emb = self.embed(hidden_states, timestep, class_labels)
-        out = self.unembed(self.run_blocks(tokens, emb), emb)
+        tokens, cond = self.embed(hidden_states, timestep, class_labels)
+        out = self.unembed(self.run_blocks(tokens, cond), cond)
         return Transformer2DModelOutput(sample=out) if return_dict else (out,)

@@ -74,7 +74,7 @@ def canonical(arch: Sequence[str], num_layers: int) -> tuple[str, ...]:
 def narrow_widths(heads: int, head_dim: int, reduced_mlp_ratio: float = 2.0) -> dict[str, Any]:
     """The paper's 1152 -> 512 attention (16x72 -> 8x64) as a rule for any DiT: half the heads,
     8/9 of the head size [choice]; MLP ratio 2 [paper]."""
-    return {"narrow_heads": max(1, heads // 2), "narrow_head_dim": max(1, round(head_dim * 8 / 9)),
+    return {"narrow_heads": (heads + 1) // 2, "narrow_head_dim": max(1, round(head_dim * 8 / 9)),
             "reduced_mlp_ratio": reduced_mlp_ratio}
 
 

@@ -27,8 +27,13 @@ from zoo import ModelSpec, ZooError
 from zoo.distill.config import AlignConfig, BlockDistillConfig, CaptureConfig, SearchConfig, TrainConfig, validate
 
 STAGES = ("block", "search", "finetune")
-# DiT's forward process (1000 linear betas 1e-4..0.02) [paper: DiT]
-DIT_SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear"}
+SCHEDULE_KEYS = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule")
+
+
+def teacher_schedule(scheduler: Any) -> dict[str, Any]:
+    """The forward process the teacher was trained with (DiT-XL/2: 1000 linear betas 1e-4..0.02),
+    read from its pipeline's scheduler: every noised input of the recipe uses it."""
+    return {k: scheduler.config[k] for k in SCHEDULE_KEYS}
 
 
 class DataConfig(BaseModel):
@@ -38,6 +43,7 @@ class DataConfig(BaseModel):
     teacher_steps: int = Field(25, ge=1, description="DDIM steps per teacher sample")
     guidance_scale: float = Field(1.5, ge=1.0, description="[choice] CFG of the teacher samples")
     uncond_prob: float = Field(0.1, ge=0, le=1, description="null-class rate in training batches (DiT's CFG dropout)")
+    num_classes: Optional[int] = Field(None, ge=1, description="classes to sample (default: all of the teacher's)")
 
 
 class FinetuneConfig(TrainConfig):
@@ -74,6 +80,9 @@ class EdgeDiTTrainConfig(BaseModel):
     student: Literal["spec", "search"] = Field(
         "spec", description="'spec': the variant's own block choices; 'search': the Pareto member with the lowest "
         "error among those no costlier than the variant's choices")
+    budget: float = Field(
+        0.61, gt=0, le=1, description="[choice] student: search on a teacher the variant has no block choices for: "
+        "the lowest-error Pareto member within this fraction of the teacher's cost (EdgeDiT-1's FLOPs ratio)")
     finetune: FinetuneConfig = Field(default_factory=lambda: FinetuneConfig(steps=2000, lr=1e-5, batch_size=4,
                                                                             checkpoint_every=200))
 
@@ -99,8 +108,8 @@ def staged_teacher(teacher: Any) -> Any:
             super().__init__()
             self.first, self.second = first, second
 
-        def forward(self, hidden_states: Any, emb: Any) -> Any:
-            return self.second(self.first(hidden_states, emb), emb)
+        def forward(self, hidden_states: Any, *cond: Any) -> Any:
+            return self.second(self.first(hidden_states, *cond), *cond)
 
     class Staged(torch.nn.Module):
         def __init__(self, model: Any) -> None:
@@ -111,12 +120,12 @@ def staged_teacher(teacher: Any) -> Any:
             self.pairs = torch.nn.ModuleList(Pair(self.blocks[i], self.blocks[i + 1]) for i in range(0, n - 1, 2))
 
         def forward(self, hidden_states: Any, timestep: Any, class_labels: Any) -> Any:
-            tokens, emb = self.model.embed(hidden_states, timestep, class_labels)
+            tokens, cond = self.model.embed(hidden_states, timestep, class_labels)
             for pair in self.pairs:
-                tokens = pair(tokens, emb)
+                tokens = pair(tokens, *cond)
             if len(self.blocks) % 2:
-                tokens = self.blocks[-1](tokens, emb)
-            return self.model.unembed(tokens, emb)
+                tokens = self.blocks[-1](tokens, *cond)
+            return self.model.unembed(tokens, cond)
 
     return Staged(teacher)
 
@@ -166,7 +175,7 @@ class Run:
         if n <= cfg.data_cfg.n_eval:
             raise ZooError(f"{n} samples cannot hold {cfg.data_cfg.n_eval} held-out ones; add samples or lower n_eval")
         self.n_train = n - cfg.data_cfg.n_eval  # the last n_eval samples are never trained on
-        self.schedule = AlignConfig(**DIT_SCHEDULE)
+        self.schedule = AlignConfig(**teacher_schedule(self.pipe.scheduler))
 
     def _teacher_data(self) -> dict[str, Any]:
         from .train_data import teacher_latents
@@ -174,6 +183,7 @@ class Run:
         return teacher_latents(self.teacher, self.pipe.scheduler, self.out / "data" / "latents.safetensors",
                                n=self.cfg.data_cfg.n_samples, steps=self.cfg.data_cfg.teacher_steps,
                                guidance_scale=self.cfg.data_cfg.guidance_scale, seed=self.cfg.seed,
+                               num_classes=self.cfg.data_cfg.num_classes or self.num_classes,
                                device=self.device, progress=self.progress)
 
     # -- batches ---------------------------------------------------------------------------
@@ -363,11 +373,11 @@ def chosen_arch(run: Run) -> list[str]:
     if not pareto:
         raise ZooError(f"the search in {path} found no architecture")
     key = found["objectives"][1]
-    if not spec_arch or len(spec_arch) != run.n_layers:  # no variant to match: the front's knee,
-        best = min(e["metrics"]["fidelity"] for e in pareto)  # the cheapest within 2x the best error
-        within = [e for e in pareto if e["metrics"]["fidelity"] <= 2 * best]
-        return [min(within, key=lambda e: e["metrics"][key])["arch"][n] for n in run.stage_names]
-    budget = arch_cost(cost_table(run)["table"], spec_arch, run.tcfg, run.narrow)[key]
+    table = cost_table(run)["table"]
+    if spec_arch and len(spec_arch) == run.n_layers:
+        budget = arch_cost(table, spec_arch, run.tcfg, run.narrow)[key]
+    else:  # no variant for this teacher: a fraction of the teacher's cost
+        budget = run.cfg.budget * arch_cost(table, ["full"] * run.n_layers, run.tcfg, run.narrow)[key]
     within = [e for e in pareto if e["metrics"][key] <= budget] or pareto[:1]
     return [min(within, key=lambda e: e["metrics"]["fidelity"])["arch"][n] for n in run.stage_names]
 
@@ -390,7 +400,7 @@ def stage_finetune(run: Run) -> dict[str, Any]:
     student = run.student(arch).requires_grad_(True)
     fcfg = cfg.finetune.model_copy(update={"out_dir": run.out / "finetune"})
     if fcfg.loss == "teacher":
-        acfg = AlignConfig(**{**fcfg.model_dump(exclude={"loss"}), **DIT_SCHEDULE})
+        acfg = AlignConfig(**{**fcfg.model_dump(exclude={"loss"}), **teacher_schedule(run.pipe.scheduler)})
         r = align_student(student, run.teacher, lambda s, g: run.batch(g, fcfg.batch_size), acfg, call=dit_call,
                           trainable={"transformer": student}, resume=cfg.resume, progress=run.progress,
                           device=run.device)

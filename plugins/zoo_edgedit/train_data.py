@@ -10,7 +10,7 @@ from zoo import ModelSpec
 
 
 def teacher_latents(teacher: Any, scheduler: Any, path: Path, *, n: int, steps: int, guidance_scale: float, seed: int,
-                    device: Any, batch_size: int = 8, progress: bool = True) -> dict[str, Any]:
+                    device: Any, num_classes: int, batch_size: int = 8, progress: bool = True) -> dict[str, Any]:
     """``{"latents": (n, C, H, W), "labels": (n,)}`` sampled by ``teacher`` (reused from ``path``)."""
     import torch
     from diffusers import DDIMScheduler
@@ -25,7 +25,7 @@ def teacher_latents(teacher: Any, scheduler: Any, path: Path, *, n: int, steps: 
     sched = DDIMScheduler.from_config(scheduler.config)
     sched.set_timesteps(steps)
     g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, c.num_embeds_ada_norm, (n,), generator=g)
+    labels = torch.randint(0, num_classes, (n,), generator=g)
     noise = torch.randn(n, c.in_channels, c.sample_size, c.sample_size, generator=g)
     with torch.no_grad():
         out = _sample(teacher, sched, labels, noise, guidance_scale, device, batch_size, progress)
