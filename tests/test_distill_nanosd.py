@@ -122,3 +122,49 @@ def test_data_from_images_and_from_prompts(tmp_path):
     with pytest.raises(ZooError, match="prompts.txt"):
         prepare_data(pipe, tmp_path / "c", data=tmp_path / "empty", n_samples=3, resolution=64, latents="auto",
                      teacher_steps=2, seed=0, device="cpu", progress=False)
+
+
+def test_full_size_training_on_random_latents_is_refused(tmp_path):
+    """Without --data a full-size variant would learn from noise: refused before loading anything."""
+    from zoo_nanosd.train import train_nanosd
+
+    for dataset in ({}, {"latents": "random"}):
+        with pytest.raises(ZooError, match="--data DIR"):
+            train_nanosd(zoo.get_spec("nanosd-s"), {"out_dir": str(tmp_path), "dataset": dataset}, progress=False)
+    assert not any(tmp_path.iterdir())
+
+
+def test_every_card_choice_names_a_real_config_field():
+    """A card's 'change it in' column names fields that exist in the train config or the spec's config."""
+    from zoo_nanosd.train import NanoSDTrainConfig, parse_config
+
+    spec = zoo.get_spec("nanosd-s")
+    for name, choice in spec.choices.items():
+        if choice.field is None:
+            continue
+        where, path = choice.field.split(": ", 1)
+        head = path.split(" ")[0].split(".")
+        if where == "train config":
+            fields = {f.alias or k for k, f in NanoSDTrainConfig.model_fields.items()} | set(NanoSDTrainConfig.model_fields)
+            assert head[0] in fields, (name, choice.field)
+        else:
+            assert head[0] in spec.config, (name, choice.field)
+    cfg = parse_config({"option_sets": {"encoder": ["RARA", "R"]}, "search_fidelity": "tafid",
+                        "vae_loss": {"pixel_weight": 0.5}, "align": {"train_vae": True}})
+    assert cfg.option_sets.decoder[0] == "RARARA" and cfg.vae_loss.pixel_weight == 0.5
+    with pytest.raises(ZooError, match="original"):
+        parse_config({"option_sets": {"encoder": ["R"]}})
+
+
+def test_tafid_features_and_distance():
+    """taFID's distance is ~0 for the same images and grows when the student's differ."""
+    import numpy as np
+
+    from zoo_nanosd.tafid import frechet, inception_available, resolve_features
+
+    assert resolve_features("auto") == ("inception" if inception_available() else "digits")
+    rng = np.random.default_rng(0)
+    ref = [(rng.random((32, 32, 3)) * 255).astype(np.uint8) for _ in range(12)]
+    far = [np.clip(im.astype(int) // 4, 0, 255).astype(np.uint8) for im in ref]
+    same = frechet(ref, ref, "digits")
+    assert abs(same) < 1e-6 and frechet(far, ref, "digits") > same + 1e-3

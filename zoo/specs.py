@@ -71,11 +71,16 @@ class ComponentSpec(BaseModel):
 
 
 class Choice(BaseModel):
-    """A setting the paper leaves open, set by the zoo. Shown in the model card."""
+    """A setting the paper leaves open, set by the zoo. Shown in the model card.
+
+    ``field`` says where to change it (e.g. ``"train config: search_fidelity"``, ``"config: vae"``);
+    None means the behaviour is fixed in the plugin's code.
+    """
 
     model_config = ConfigDict(extra="forbid")
     value: Any
     why: str
+    field: Optional[str] = None
 
 
 class ModelSpec(BaseModel):

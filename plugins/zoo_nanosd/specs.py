@@ -22,7 +22,9 @@ VAE_TINY = {"block_out_channels": [16, 16, 16, 16], "encoder_layers_per_block": 
 COMMON_CHOICES = {
     "option_sets": Choice(
         value={"encoder": list(ENCODER_OPTIONS), "decoder": list(DECODER_OPTIONS)},
-        why="R = ResNet, A = transformer; 4 encoder x 8 decoder options give the paper's 4*4*4*8*8*8 = 32,768 UNets.",
+        why="R = ResNet, A = transformer; 4 encoder x 8 decoder options give the paper's 4*4*4*8*8*8 = 32,768 UNets. "
+            "The search may use any subsets that keep the original stages.",
+        field="train config: option_sets",
     ),
     "weight_mapping": Choice(
         value="k-th R <- teacher stage's k-th ResNet; an A after ResNet j <- teacher transformer j",
@@ -37,7 +39,8 @@ COMMON_CHOICES = {
     "fwgd_teacher": Choice(
         value="nanosd-l",
         why="The 3-stage surgery UNet initialised from SD1.5: its stages see the inputs the students' stages will "
-            "see in the assembled network (D3 reads E3's output, not D4's).",
+            "see in the assembled network (D3 reads E3's output, not D4's). The only FwGD teacher implemented.",
+        field="train config: fwgd_teacher",
     ),
     "vae": Choice(
         value={"block": "diffusers ResnetBlock2D, no attention", "width": 64,
@@ -45,11 +48,43 @@ COMMON_CHOICES = {
                 "decoder_layers_per_level": VAE_FULL["decoder_layers_per_block"]},
         why="Depths set so the encoder has 1.97M and the decoder 1.30M params (paper: ~2M / ~1.3M), with most blocks "
             "at the latent resolution where they cost the fewest MACs.",
+        field="config: vae",
     ),
     "vae_decoder_loss": Choice(
         value="MSE of 1x1-projected student features to teacher decoder features at f/8, f/4, f/2, f/1 (each "
               "normalised by the teacher feature's mean square) + image MSE",
         why="The paper says feature matching without details; these are the resolutions both decoders share.",
+        field="train config: vae_loss (encoder_weight, feature_weight, pixel_weight)",
+    ),
+    "vae_loss_weights": Choice(
+        value={"encoder_weight": 1.0, "feature_weight": 1.0, "pixel_weight": 1.0},
+        why="The paper names the loss terms, not their weights; feature terms are normalised per level so equal "
+            "weights weigh the terms alike.",
+        field="train config: vae_loss",
+    ),
+    "training_data": Choice(
+        value="--data images with captions -> teacher VAE latents; a prompts.txt -> teacher-generated latents",
+        why="The paper does not name its data; stage inputs should come from the teacher's own distribution. "
+            "Random latents are refused at full size.",
+        field="train config: dataset.latents",
+    ),
+    "search_fidelity": Choice(
+        value="noise_mse",
+        why="Teacher-aligned noise-prediction MSE on held-out noised latents, not the paper's taFID (which needs "
+            "Inception weights and thousands of samples); 'tafid' is selectable.",
+        field="train config: search_fidelity",
+    ),
+    "search_latency": Choice(
+        value="host-CPU latency of the assembled UNet (when search.cost='latency_ms')",
+        why="The paper's latency is measured on the phone NPU, which the zoo cannot reach; the default cost is "
+            "params (search.cost='params'), with MACs also recorded.",
+        field="train config: search.cost",
+    ),
+    "align_vae": Choice(
+        value="frozen student VAE during alignment",
+        why="The paper aligns the student UNet end to end without saying whether the VAE moves; freezing it keeps "
+            "the VAE's own distillation intact.",
+        field="train config: align.train_vae",
     ),
 }
 
@@ -85,7 +120,7 @@ def _spec(v: Variant) -> ModelSpec:
         id=v.id, family="nanosd", task="text-to-image", summary=summary,
         base_model=SD15_REPO, license="creativeml-openrail-m", hub_repo=None, paper=PAPER,
         components=_components(8, 32) if tiny else _components(64, 768),
-        choices={"stage_choices": Choice(value=list(v.stage_choices), why=v.why), **COMMON_CHOICES},
+        choices={"stage_choices": Choice(value=list(v.stage_choices), why=v.why, field="config: unet.stage_choices"), **COMMON_CHOICES},
         aliases=list(v.aliases), resolution=64 if tiny else 512, reported=reported,
         tags=["nanosd", "stable-diffusion", "distillation", "on-device", *(["tiny", "test"] if tiny else [])],
         export_targets=["onnx", "coreml", "qnn"], pipeline_class="StableDiffusionPipeline",

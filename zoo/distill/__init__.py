@@ -22,7 +22,7 @@ _EXPORTS = {
     "capture_stage_io": "capture", "StageDataset": "capture",
     "distill_blocks": "fwgd", "load_block": "fwgd", "process_state": "fwgd", "stage_mse": "fwgd", "shard": "fwgd",
     "search_architectures": "search", "pareto_front": "search", "SearchResult": "search",
-    "align_student": "align", "noise_prediction_error": "align", "unet_call": "align",
+    "align_student": "align", "noise_prediction_error": "align", "unet_call": "align", "ddpm": "align",
     "train": "loop", "TrainResult": "loop", "TrainingInterrupted": "loop", "seed_for": "loop",
     "save_weights": "checkpoint", "load_weights": "checkpoint",
 }

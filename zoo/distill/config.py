@@ -120,5 +120,5 @@ def validate(model: type[BaseModel], data: Any, where: str = "config") -> Any:
     try:
         return model.model_validate(data or {})
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
-        raise ZooError(f"invalid {where}:\n" + "\n".join(lines)) from None
+        problems = [f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
+        raise ZooError(f"invalid {where}: " + "; ".join(problems)) from None  # one line, as the CLI prints it
