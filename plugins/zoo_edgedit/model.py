@@ -139,9 +139,10 @@ class EdgeDiTTransformer2DModel(ModelMixin, ConfigMixin):
         x = self.proj_out_2(self.norm_out(tokens) * (1 + scale[:, None]) + shift[:, None])
         p, c = self.config.patch_size, self.out_channels
         h = w = int(x.shape[1] ** 0.5)
-        x = x.reshape(-1, h, w, p, p, c)
-        x = torch.einsum("nhwpqc->nchpwq", x)
-        return x.reshape(-1, c, h * p, w * p)
+        # unpatchify [n, (i j), (a b ch)] -> [n, ch, (i a), (j b)] in rank-4 steps (diffusers goes
+        # through rank 6, which NPUs reject): rows (n i), a, j, (b ch) -> (n i), a, (j b), ch
+        x = x.reshape(-1, w, p, p * c).transpose(1, 2).reshape(-1, h * p, w * p, c)
+        return x.permute(0, 3, 1, 2)
 
     def forward(
         self,
