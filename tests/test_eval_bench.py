@@ -1,7 +1,8 @@
 """`zoo bench` on a tiny pattern: the table, JSON, records and Pareto plot are written."""
 import json
 
-from zoo.bench import BenchConfig, pareto_front, reported_by_component
+from zoo.bench import BenchConfig, reported_by_component
+from zoo.evaluate.pareto import pareto_front
 from zoo.cli import main
 
 

@@ -110,8 +110,14 @@ class ModelSpec(BaseModel):
     pipeline_class: Optional[str] = Field(
         None, description="diffusers pipeline class the built model is (its call arguments drive the demos); "
         "taken from config['pipeline_class'] when unset")
-    # Figures the paper reports (params, MACs, latency...) to print beside measured ones.
+    # Figures the paper reports (params, MACs, latency...) to print beside measured ones. Keys are
+    # '<component>_<kind>' (kinds: params_m, params_b, gmacs (attention included), gmacs_no_attention,
+    # tmacs, gflops, <hardware>_latency_ms); a key without a component prefix goes to the denoiser.
+    # Only the paper's numbers: the zoo's own measurements go to eval records (results/).
     reported: dict[str, float] = Field(default_factory=dict)
+    reported_notes: dict[str, str] = Field(
+        default_factory=dict, description="why a measured figure differs from the reported one, keyed like "
+        "'reported' (printed beside the numbers by `zoo bench` and in the card)")
     unsupported: dict[str, str] = Field(
         default_factory=dict, description="diffusers capabilities this model cannot support (names in "
         "zoo.capabilities.CAPABILITIES) -> why; they are refused with a one-line error, and the conformance kit checks "

@@ -3,8 +3,8 @@ device, and the cost of any of the 32,768 combinations as a sum of its stages.
 
 A combination's cost is additive because every option keeps its stage's input and output
 shapes: cost(UNet) = cost(stem: conv_in, time embedding, conv_out) + sum of its six stages.
-MACs are half the FLOPs torch's flop counter reports for one UNet call at batch 1; on the
-meta device scaled-dot-product attention decomposes to bmm, so attention is counted.
+MACs come from ``zoo.evaluate.macs`` (attention included) for one UNet call at batch 1, split
+per stage by module; 'attn_macs' are a stage's transformer blocks.
 
     python -m zoo_nanosd.stage_costs            # table of the registered variants
 """
@@ -20,30 +20,28 @@ StageCosts = dict[str, Any]
 
 def _counts_by_stage(config: dict[str, Any], choices: list[str], latent: int, text_len: int) -> dict[str, dict[str, int]]:
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
+
+    from zoo.evaluate.macs import count_macs
 
     from .unet import NanoSDUNet
 
     with torch.device("meta"):
         unet = NanoSDUNet(**{**config, "stage_choices": choices})
-        x = torch.empty(1, unet.config.in_channels, latent, latent)
-        ehs = torch.empty(1, text_len, unet.config.cross_attention_dim)
-        with FlopCounterMode(display=False, depth=None) as fc:
-            unet(x, torch.tensor([1]), ehs)
-    flops = {k: sum(v.values()) for k, v in fc.get_flop_counts().items()}
+        inputs = {"sample": torch.empty(1, unet.config.in_channels, latent, latent), "timestep": torch.tensor([1]),
+                  "encoder_hidden_states": torch.empty(1, text_len, unet.config.cross_attention_dim)}
+    mc = count_macs(unet, inputs, module=unet, mode="meta")
     out = {}
     for i, stage in enumerate(unet.stages):
         prefix = f"NanoSDUNet.{'down' if i < len(unet.down_blocks) else 'up'}_blocks.{i % len(unet.down_blocks)}"
-        attn = sum(f for k, f in flops.items() if k.startswith(prefix + ".attentions.") and k.count(".") == prefix.count(".") + 2)
-        out[STAGE_NAMES[i]] = {
-            "params": sum(p.numel() for p in stage.parameters()),
-            "macs": flops.get(prefix, 0) // 2,
-            "attn_macs": attn // 2,
-        }
+        # transformer blocks of the stage (projections, attention and feed-forward together)
+        attn = sum(m for k, m in mc.by_module.items()
+                   if k.startswith(prefix + ".attentions.") and k.count(".") == prefix.count(".") + 2)
+        out[STAGE_NAMES[i]] = {"params": sum(p.numel() for p in stage.parameters()),
+                               "macs": mc.by_module.get(prefix, 0), "attn_macs": attn}
     total_params = sum(p.numel() for p in unet.parameters())
     out["stem"] = {
         "params": total_params - sum(v["params"] for v in out.values()),
-        "macs": flops["Global"] // 2 - sum(v["macs"] for v in out.values()),
+        "macs": mc.total - sum(v["macs"] for v in out.values()),
         "attn_macs": 0,
     }
     return out

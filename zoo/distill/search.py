@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..errors import ZooError
+from ..evaluate.pareto import pareto_front
 from .config import SearchConfig
 from .stages import SearchSpace
 
@@ -38,22 +39,6 @@ class SearchResult:
     best: Optional[Evaluated]  # constrained mode: cheapest feasible architecture
     json_path: Optional[Path] = None
     png_path: Optional[Path] = None
-
-
-def pareto_front(points: Sequence[Sequence[float]]) -> list[int]:
-    """Indices of the non-dominated points (all objectives minimised); duplicates keep one."""
-    idx = []
-    for i, p in enumerate(points):
-        dominated = False
-        for j, q in enumerate(points):
-            if j == i:
-                continue
-            if all(a <= b for a, b in zip(q, p)) and (any(a < b for a, b in zip(q, p)) or (tuple(q) == tuple(p) and j < i)):
-                dominated = True
-                break
-        if not dominated:
-            idx.append(i)
-    return idx
 
 
 def search_architectures(

@@ -67,10 +67,39 @@ def time_calls(fn: Callable[[], Any], warmup: int = 2, repeats: int = 10, sync: 
         times.append((time.perf_counter() - t0) * 1e3)
         bar and bar.update(1)
     bar and bar.close()
+    return _stats(times, warmup)
+
+
+def _stats(times: list[float], warmup: int) -> LatencyStats:
     return LatencyStats(
         median_ms=statistics.median(times), p25_ms=_quantile(times, 0.25), p75_ms=_quantile(times, 0.75),
-        min_ms=min(times), max_ms=max(times), repeats=repeats, warmup=warmup,
+        min_ms=min(times), max_ms=max(times), repeats=len(times), warmup=warmup,
     )
+
+
+def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 2, repeats: int = 10,
+                     sync: Optional[Callable[[], None]] = None, progress: Optional[str] = None) -> dict[str, LatencyStats]:
+    """Time several calls in rounds (A B A B ...): each round calls every ``fn`` once, so a
+    slowdown of a noisy machine hits all of them alike and their ratios hold."""
+    if repeats < 1:
+        raise ValueError("repeats must be >= 1")
+    sync = sync or (lambda: None)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=(warmup + repeats) * len(fns), desc=progress, unit="call", leave=False)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for r in range(warmup + repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            if r >= warmup:
+                times[name].append((time.perf_counter() - t0) * 1e3)
+            bar and bar.update(1)
+    bar and bar.close()
+    return {k: _stats(v, warmup) for k, v in times.items()}
 
 
 def _device_of(module: Any) -> Any:
@@ -91,6 +120,21 @@ def _cpu_math():
             yield
     finally:
         torch.set_flush_denormal(False)  # torch's default
+
+
+def torch_latency_interleaved(calls: dict[str, tuple[Any, dict[str, Any]]], warmup: int = 2, repeats: int = 10,
+                              progress: Optional[str] = None) -> dict[str, LatencyStats]:
+    """``{name: (module, inputs)}`` timed in rounds with torch eager (see time_interleaved)."""
+    import torch
+
+    fns, cuda = {}, False
+    for name, (module, inputs) in calls.items():
+        dev = _device_of(module)
+        cuda |= dev.type == "cuda"
+        moved = {k: v.to(dev) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
+        fns[name] = (lambda m, i: lambda: m(**i))(module, moved)
+    with _cpu_math():
+        return time_interleaved(fns, warmup, repeats, torch.cuda.synchronize if cuda else None, progress)
 
 
 def torch_latency(module: Any, inputs: dict[str, Any], warmup: int = 2, repeats: int = 10,

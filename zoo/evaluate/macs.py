@@ -21,6 +21,8 @@ class MacCount:
     total: int  # MACs of the whole forward, attention included
     attention: int  # MACs of the attention score products (QK^T and AV) alone
     by_op: dict[str, int] = field(default_factory=dict)
+    # MACs under each module, keyed by its path from the root class, e.g. 'NanoSDUNet.down_blocks.0'
+    by_module: dict[str, int] = field(default_factory=dict)
 
     @property
     def without_attention(self) -> int:
@@ -112,8 +114,10 @@ def _count(fn: Callable[..., Any], inputs: dict[str, Any]) -> MacCount:
     mapping = {op: _sdpa_flops for op in _attention_ops()}
     with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=mapping) as fc, _attention_watcher(attn):
         fn(**inputs)
-    by_op = {str(k).split(".")[-1]: v // 2 for k, v in fc.get_flop_counts().get("Global", {}).items()}
-    return MacCount(total=fc.get_total_flops() // 2, attention=attn[0], by_op=by_op)
+    counts = fc.get_flop_counts()
+    by_op = {str(k).split(".")[-1]: v // 2 for k, v in counts.get("Global", {}).items()}
+    by_module = {k: sum(v.values()) // 2 for k, v in counts.items() if k != "Global"}
+    return MacCount(total=fc.get_total_flops() // 2, attention=attn[0], by_op=by_op, by_module=by_module)
 
 
 def module_macs(module: Any, inputs: dict[str, Any], mode: str = "auto") -> MacCount:
