@@ -98,3 +98,58 @@ def test_bad_config_is_one_clear_error(tmp_path):
         parse_config({"latency": "none"})  # the default search cost is latency
     with pytest.raises(zoo.ZooError, match="invalid EdgeDiT training config"):
         parse_config({"stage": "vae"})
+
+
+class _FakeHub:
+    """The qai_hub client replaced at its boundary: every block compiles and profiles, the
+    latency grows with the ONNX file's size (so options differ)."""
+
+    class Device:
+        def __init__(self, name: str = "", os: str = "", attributes=()) -> None:
+            self.name = name
+
+    class _Job:
+        def __init__(self, model, profile: bool) -> None:
+            from pathlib import Path
+
+            self.job_id, self.url, self.model = "j1", "https://aihub/j1", model
+            self.size = Path(model).stat().st_size if not profile else model.size
+
+        def wait(self, timeout=None):
+            class S:
+                success, code, message = True, "SUCCESS", ""
+            return S()
+
+        def get_target_model(self):
+            return self
+
+        def download_target_model(self, filename):
+            open(filename, "wb").write(b"bin")
+            return filename
+
+        def download_profile(self):
+            return {"execution_summary": {"estimated_inference_time": self.size // 10}}
+
+    def __init__(self) -> None:
+        self.compiled: list[str] = []
+
+    def submit_compile_job(self, model, device, name, options):
+        self.compiled.append(name)
+        return self._Job(model, profile=False)
+
+    def submit_inference_job(self, model, device, name, options="", profile=True, inputs=None):
+        return self._Job(model, profile=True)
+
+
+@pytest.mark.slow  # five ONNX exports
+def test_aihub_latency_table_through_the_client_boundary():
+    from zoo_edgedit.costs import arch_cost, cost_table
+    from zoo_edgedit.specs import NARROW_TINY, TEACHER_TINY
+
+    hub = _FakeHub()
+    table = cost_table(TEACHER_TINY, NARROW_TINY, latency="aihub", client=hub, progress=False)
+    assert sorted(hub.compiled) == sorted(f"edgedit-blocks-{n}" for n in ("full", "half-mlp", "narrow-attn", "narrow",
+                                                                          "rest"))
+    assert table["narrow"]["latency_ms"] < table["full"]["latency_ms"]
+    full = arch_cost(table, ["full"] * 6, TEACHER_TINY, NARROW_TINY)
+    assert full["latency_ms"] == pytest.approx(table["rest"]["latency_ms"] + 6 * table["full"]["latency_ms"])

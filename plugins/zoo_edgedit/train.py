@@ -75,6 +75,7 @@ class EdgeDiTTrainConfig(BaseModel):
     latency: Literal["cpu", "aihub", "none"] = Field(
         "cpu", description="per-block latency table: measured on this CPU, Qualcomm AI Hub profiles, or none (MACs)")
     latency_repeats: int = Field(5, ge=1)
+    aihub_device: Optional[str] = Field(None, description="AI Hub device of latency: aihub (default Samsung Galaxy S25)")
     eval_batches: int = Field(4, ge=1, description="held-out batches per teacher-aligned error")
     eval_batch_size: int = Field(4, ge=1)
     student: Literal["spec", "search"] = Field(
@@ -310,7 +311,8 @@ def cost_table(run: Run) -> dict[str, Any]:
     path = run.out / "search" / "cost_table.json"
     if path.is_file():
         return json.loads(path.read_text())
-    table = measure(run.tcfg, run.narrow, run.cfg.latency, run.cfg.latency_repeats, progress=run.progress)
+    table = measure(run.tcfg, run.narrow, run.cfg.latency, run.cfg.latency_repeats, progress=run.progress,
+                    aihub_device=run.cfg.aihub_device)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"latency": run.cfg.latency, "table": table}, indent=1))
