@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import CorruptWeightsError, UnsafeCheckpointError, WeightsNotFoundError, ZooError, one_line, say
+from . import verified
 from .specs import ModelSpec
 
 MANIFEST = "zoo_manifest.json"
@@ -202,7 +203,7 @@ def verify_manifest(folder: Path) -> None:
         p = folder / rel
         if not p.exists():
             continue  # a partial download (allow_patterns) need not hold every file
-        if p.stat().st_size != meta["size"] or sha256(p) != meta["sha256"]:
+        if p.stat().st_size != meta["size"] or verified.sha256(p) != meta["sha256"]:  # hashed once per change
             raise CorruptWeightsError(
                 f"{p} does not match the sha256 recorded at push ({meta['sha256'][:12]}...): the file is "
                 f"corrupt or truncated.")
