@@ -94,6 +94,7 @@ class Target:
         self.stock = _stock_classes(type(pipe))
         self.denoiser_name = next((n for n in ("unet", "transformer", "prior") if denoiser_of_named(pipe, n)), None)
         self._base: dict[int, Run] = {}
+        self._work: Any = None
 
     # what the stock pipeline offers
     def stock_has(self, role: str, method: str) -> bool:
@@ -104,11 +105,24 @@ class Target:
             cls = type(comp) if comp is not None else None
         return cls is not None and hasattr(cls, method)
 
-    def fresh(self) -> Any:
-        pipe = copy.deepcopy(self.pipe)
+    def copy(self) -> Any:
+        """A private deep copy of the pipeline under test (tokenizers and processors shared: read-only here)."""
+        shared = {id(c): c for c in self.pipe.components.values()
+                  if c is not None and not hasattr(c, "parameters") and not hasattr(c, "set_timesteps")}
+        pipe = copy.deepcopy(self.pipe, shared)
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
         return pipe
+
+    def fresh(self) -> Any:
+        """The working copy the checks share: each check turns off what it turned on and verifies
+        the output came back; after a failed check the kit starts a new copy (``discard``)."""
+        if self._work is None:
+            self._work = self.copy()
+        return self._work
+
+    def discard(self) -> None:
+        self._work = None
 
     def kwargs(self, batch: int = 1, seed: int = 0) -> dict:
         import numpy as np
@@ -266,7 +280,7 @@ def check_dtype(t: Target) -> None:
     import numpy as np
     import torch
 
-    pipe = t.fresh()
+    pipe = t.copy()  # not undone: bf16 weights do not go back exactly
     pipe.to(torch.bfloat16)
     wrong = {n: str(p.dtype) for n, c in pipe.components.items() if isinstance(c, torch.nn.Module)
              for p in list(c.parameters())[:1] if p.dtype != torch.bfloat16}
@@ -324,7 +338,8 @@ def check_callbacks(t: Target) -> None:
             p._interrupt = True
             return kw
 
-        cut = t.run(t.fresh(), callback_on_step_end=stop, **two)
+        cut = t.run(pipe, callback_on_step_end=stop, **two)
+        pipe._interrupt = False
         if seen != [0] or not cut.calls < base.calls:
             raise CheckFailed(f"setting pipe._interrupt in the callback did not stop the loop (callback saw {seen}, "
                               f"denoiser ran {cut.calls} of {base.calls} times)")
@@ -507,7 +522,7 @@ def applies_attn_processor(t: Target) -> Optional[str]:
 
 
 def check_attn_processor(t: Target) -> None:
-    from diffusers.models.attention_processor import AttnProcessor2_0
+    from diffusers.models.attention_processor import AttnProcessor2_0, SlicedAttnProcessor
 
     base = t.base()
     pipe = t.fresh()
@@ -523,7 +538,8 @@ def check_attn_processor(t: Target) -> None:
             called.add(id(module))
             return super().__call__(module, *args, **kwargs)
 
-    if all(type(p) is AttnProcessor2_0 for p in original.values()):
+    recordable = all(type(p) is AttnProcessor2_0 for p in original.values())
+    if recordable:  # a processor that records its callers: does every attention module use it?
         den.set_attn_processor(Recording())
         run = t.run(pipe)
         missed = [n for n, m in attn.items() if id(m) not in called]
@@ -531,11 +547,13 @@ def check_attn_processor(t: Target) -> None:
             raise CheckFailed(f"set_attn_processor(): {len(missed)} of {len(attn)} attention modules never called the "
                               f"installed processor (e.g. {missed[0]})")
         same_trace("with a processor set by set_attn_processor()", run, base, 1e-5)
-        den.set_attn_processor(dict(original))  # set_attn_processor pops from the dict it gets
+        # a stock processor the reset must replace (diffusers resets only from its own processors)
+        den.set_attn_processor(SlicedAttnProcessor(1))
     den.set_default_attn_processor()
-    kinds = {type(m.processor).__name__ for m in attn.values()}
-    if len(kinds) > 1:
-        raise CheckFailed(f"set_default_attn_processor() left mixed processors {sorted(kinds)}")
+    kinds = {type(m.processor) for m in attn.values()}
+    if len(kinds) > 1 or (recordable and SlicedAttnProcessor in kinds):
+        raise CheckFailed(f"set_default_attn_processor() did not reset every module to one default processor "
+                          f"(found {sorted(k.__name__ for k in kinds)})")
     same_trace("after set_default_attn_processor()", t.run(pipe), base, 1e-4)
     den.set_attn_processor(dict(original))
     same_trace("after restoring the original processors", t.run(pipe), base, 1e-6)
@@ -755,8 +773,10 @@ def check_conformance(spec_or_id: Union[str, ModelSpec], pipe: Any = None, check
             chk.run(t)
             report[name] = "ok"
         except UnsupportedCapabilityError as exc:
+            t.discard()
             report[name] = f"FAILED: refused although not declared unsupported ({exc})"
         except Exception as exc:  # noqa: BLE001 - every failure is reported, with its kind
+            t.discard()  # it may have left the working copy changed
             kind = "" if isinstance(exc, CheckFailed) else f"{type(exc).__name__}: "
             hint = f" (or declare spec.unsupported[{chk.capability!r}] with the reason)" if chk.capability else ""
             report[name] = f"FAILED: {kind}{str(exc).splitlines()[0] if str(exc) else ''}{hint}"

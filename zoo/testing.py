@@ -5,8 +5,11 @@
         check_plugin("myplugin")          # the entry-point name of your plugin
 
 It checks that the plugin loads, that its specs are valid and cheap to list (no torch import),
-that each family has a ``-tiny`` variant, that its hooks are known, and that its tiny models
-build through the same code path as full-size ones.
+that each family has a ``-tiny`` variant, that its hooks are known, that its tiny models
+build through the same code path as full-size ones, and that each ``-tiny`` pipeline passes the
+conformance kit (``check_conformance``, from ``zoo.conformance``): what a diffusers user does
+with the stock pipeline of the same class works on it, or is declared in
+``ModelSpec.unsupported`` and refused with a one-line error.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import subprocess
 import sys
 from typing import Any, Iterator, Optional
 
+from .conformance import CHECKS, ConformanceError, check_conformance, conformance_ids  # noqa: F401 - public kit
 from .errors import ZooError
 
 
@@ -62,8 +66,11 @@ def check_listing_is_light(plugin: str) -> None:
         raise AssertionError(f"listing plugin {plugin!r} imported {res['heavy']}: keep heavy imports inside functions")
 
 
-def check_plugin(plugin: str, build_tiny: bool = True, run_tiny: Optional[Any] = None) -> list:
-    """Run the plugin contract; raises AssertionError on the first broken rule. Returns its specs."""
+def check_plugin(plugin: str, build_tiny: bool = True, run_tiny: Optional[Any] = None, conformance: bool = True) -> list:
+    """Run the plugin contract; raises AssertionError on the first broken rule. Returns its specs.
+
+    ``conformance`` runs the conformance kit on each ``-tiny`` pipeline (ConformanceError lists
+    every failed check)."""
     from . import hookspecs
     from .plugins import get_plugin_manager
     from .registry import get_registry
@@ -111,4 +118,6 @@ def check_plugin(plugin: str, build_tiny: bool = True, run_tiny: Optional[Any] =
                         f"{s.id}: spec.pipeline_class is {s.pipeline_class!r} but the build gave {type(model).__name__}")
                 if run_tiny is not None:
                     run_tiny(s, model)
+                if conformance and s.task != "component":
+                    check_conformance(s)  # on a fresh build: run_tiny may have changed this one
     return specs
