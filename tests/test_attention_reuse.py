@@ -208,3 +208,19 @@ def test_applying_twice_is_refused(sd):
             zoo_attnreuse.apply(sd, {})
     finally:
         zoo_attnreuse.remove(sd)
+
+
+def test_image_to_image_run_counts_only_the_calls_left_after_strength(sd):
+    import zoo_attnreuse
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    i2i = StableDiffusionImg2ImgPipeline(**sd.components)
+    i2i.set_progress_bar_config(disable=True)
+    ctrl = zoo_attnreuse.apply(i2i, {"policy": "hurry", "reuse": 2})
+    try:
+        i2i("a cat", image=torch.rand(1, 3, 64, 64), strength=0.5, num_inference_steps=STEPS, output_type="np",
+            generator=torch.Generator().manual_seed(0))
+    finally:
+        zoo_attnreuse.remove(i2i)
+    assert ctrl.total == STEPS // 2 and ctrl.reuse_steps() == [2, 3]
+    assert [set(s.values()) for s in ctrl.trace] == [{"compute"}, {"cache"}, {"reuse"}, {"reuse"}]

@@ -2,7 +2,8 @@
 
 The step counter counts denoiser calls: a forward pre-hook on the UNet / transformer. A new
 run starts when the pipeline's scheduler holds a new ``timesteps`` tensor (every pipeline
-call runs ``set_timesteps``), and the run has ``len(timesteps)`` denoiser calls. Pipelines
+call runs ``set_timesteps``), and the run has ``len(timesteps)`` denoiser calls, less those
+before the first call's timestep (image-to-image pipelines start part-way). Pipelines
 that batch classifier-free guidance (all diffusers text-to-image pipelines) call the denoiser
 once per step; a pipeline calling it more often than that is refused, not silently mis-counted.
 A bare denoiser (no pipeline) starts runs with ``controller.begin(T)``.
@@ -68,7 +69,7 @@ class Controller:
         self.trace: list[dict[str, str]] = []  # per denoiser call of the last run: layer -> mode
         for name, (mod, orig) in self.originals.items():
             mod.set_processor(ReuseAttnProcessor(self, name, orig, cfg.caching_output))
-        self._hooks = [denoiser.register_forward_pre_hook(self._before_call),
+        self._hooks = [denoiser.register_forward_pre_hook(self._before_call, with_kwargs=True),
                        denoiser.register_forward_hook(self._after_call)]
 
     # -- following the sampler ---------------------------------------------------------------
@@ -90,10 +91,12 @@ class Controller:
         self.peak_bytes = 0
         self.trace = []
 
-    def _before_call(self, module: Any, args: Any) -> None:
+    def _before_call(self, module: Any, args: tuple, kwargs: dict) -> None:
         ts = getattr(getattr(self.pipe, "scheduler", None), "timesteps", None)
         if ts is not None and ts is not self._run_key:
-            self.begin(len(ts), key=ts)
+            # image-to-image pipelines start part-way (strength): the run is the calls left from here
+            t = kwargs.get("timestep", args[1] if len(args) > 1 else None)
+            self.begin(len(ts) - _position(ts, t), key=ts)
         if self.total is None:
             raise ZooError("attention reuse on a bare denoiser: call controller.begin(T) before the first step")
         self.step += 1
@@ -146,6 +149,17 @@ class Controller:
         self.cache.clear()
         if getattr(self.denoiser, ATTR, None) is self:
             delattr(self.denoiser, ATTR)
+
+
+def _position(timesteps: Any, t: Any) -> int:
+    """Index of the first call's timestep ``t`` in the scheduler's timesteps (0 if not found)."""
+    import torch
+
+    if t is None:
+        return 0
+    value = float(t.flatten()[0]) if isinstance(t, torch.Tensor) else float(t)
+    hits = torch.nonzero(torch.isclose(timesteps.float().cpu(), torch.tensor(value)), as_tuple=False)
+    return int(hits[0, 0]) if len(hits) else 0
 
 
 def apply(model: Any, config: Optional[dict] = None, model_id: str = "") -> Controller:
