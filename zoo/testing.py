@@ -119,5 +119,5 @@ def check_plugin(plugin: str, build_tiny: bool = True, run_tiny: Optional[Any] =
                 if run_tiny is not None:
                     run_tiny(s, model)
                 if conformance and s.task != "component":
-                    check_conformance(s)  # on a fresh build: run_tiny may have changed this one
+                    check_conformance(s, pipe=model if run_tiny is None else None)  # run_tiny may change it
     return specs
