@@ -2,12 +2,25 @@
 objects. A spec whose ``config`` holds ``pipeline_class`` and ``components`` needs no build
 hook at all; plugins call these helpers for the parts they share with their teachers.
 
-Component config format (``spec.config["components"][name]``)::
+Spec config format (``spec.config``)::
+
+    {"pipeline_class": "StableDiffusionPipeline",      # a diffusers pipeline class
+     "components": {name: COMPONENT, ...},             # its constructor's components
+     "pipeline_kwargs": {"requires_safety_checker": False, ...},
+     "derive_from": "sd15"}                            # optional: a registered model whose
+                                                       # components fill those not given here
+    {"component": COMPONENT}                           # a single-model (component) spec
+
+COMPONENT::
 
     {"class": "UNet2DConditionModel", "config": {...}}                 # diffusers model
+    {"class": "MyUNet", "module": "zoo_myfamily.unet", "config": {...}}  # your own ModelMixin class
     {"class": "CLIPTextModel", "library": "transformers", "config": {...}}
     {"class": "DDIMScheduler", "config": {...}}                         # diffusers scheduler
     {"class": "CLIPTokenizer", "library": "transformers", "generated": true}
+
+``sd_components(unet_config)`` gives the export shapes (``ModelSpec.components``) of a Stable
+Diffusion-layout pipeline from its UNet config.
 """
 from __future__ import annotations
 
@@ -35,6 +48,10 @@ def build_component(cfg: dict[str, Any]) -> Any:
         if cls_name in {"T5TokenizerFast", "T5Tokenizer"}:
             return make_t5_tokenizer(cfg.get("model_max_length", 120))
         raise ZooError(f"no generated {cls_name}")
+    if cfg.get("module"):  # a plugin's own class, imported only when built
+        import importlib
+
+        return getattr(importlib.import_module(cfg["module"]), cls_name)(**cfg.get("config", {}))
     if lib == "transformers":
         import transformers
 
@@ -64,6 +81,8 @@ def build_from_config(config: dict[str, Any]) -> Any:
     """Build a pipeline (``pipeline_class`` + ``components``) or a single component (``component``)."""
     if "component" in config:
         return build_component(config["component"])
+    if config.get("derive_from"):
+        config = derived_config(config)
     if "pipeline_class" not in config or "components" not in config:
         raise ZooError("spec.config has neither 'pipeline_class'+'components' nor 'component'")
     comps = {name: build_component(c) for name, c in config["components"].items()}
@@ -118,3 +137,37 @@ def make_t5_tokenizer(model_max_length: int = 120) -> Any:
     return PreTrainedTokenizerFast(
         tokenizer_object=tk, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=model_max_length
     )
+
+
+def derived_config(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with the components, pipeline class and kwargs it does not set taken from the
+    registered model ``config['derive_from']`` (resolved at build time, not at registration)."""
+    from .registry import get_spec
+
+    base = get_spec(config["derive_from"]).config
+    if base.get("derive_from"):
+        base = derived_config(base)
+    return {
+        "pipeline_class": config.get("pipeline_class", base.get("pipeline_class")),
+        "components": {**base.get("components", {}), **config.get("components", {})},
+        "pipeline_kwargs": {**base.get("pipeline_kwargs", {}), **config.get("pipeline_kwargs", {})},
+    }
+
+
+def sd_components(unet: dict[str, Any], unet_class: str = "UNet2DConditionModel", vae_class: str = "AutoencoderKL",
+                  text_len: int = 77, latent_channels: int = 4) -> list[Any]:
+    """Export shapes of a Stable Diffusion-layout pipeline (CLIP text encoder, UNet, VAE decoder and
+    encoder at f=8) from its UNet config: what ``ModelSpec.components`` needs, without building."""
+    from .specs import ComponentSpec
+
+    size, hidden = int(unet.get("sample_size", 64)), int(unet.get("cross_attention_dim", 768))
+    return [
+        ComponentSpec(name="text_encoder", class_name="CLIPTextModel", inputs={"input_ids": [1, text_len]},
+                      input_dtypes={"input_ids": "int64"}),
+        ComponentSpec(name="unet", class_name=unet_class, inputs={
+            "sample": [1, int(unet.get("in_channels", 4)), size, size], "timestep": [1],
+            "encoder_hidden_states": [1, text_len, hidden]}),
+        ComponentSpec(name="vae_decoder", class_name=vae_class, inputs={"latent_sample": [1, latent_channels, size, size]}),
+        ComponentSpec(name="vae_encoder", class_name=vae_class, inputs={"sample": [1, 3, size * 8, size * 8]}),
+    ]
+

@@ -30,10 +30,35 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=positive_int, default=None, help="output side in pixels (default: the model's)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: cpu)")
-    p.add_argument("--technique", action="append", default=[], help="apply a technique by id (repeatable)")
+    p.add_argument("--technique", action="append", default=[], metavar="ID[:KEY=VALUE,...]",
+                   help="apply a technique by id, with options (repeatable), e.g. attention-reuse:interval=2")
     p.add_argument("--out", default=None,
                    help="image file to write (default: $ZOO_OUTPUT_DIR or ~/.cache/ondevice-zoo/outputs/ID-SEED.png)")
     p.set_defaults(func=run)
+
+
+def technique_options(items: list[str]) -> dict[str, dict]:
+    """``["ID:key=value,key2=value2", "ID2"]`` -> ``{"ID": {"key": value, ...}, "ID2": {}}``; values
+    are read as JSON where they parse (numbers, true/false, lists), else kept as strings."""
+    import json
+
+    from ..errors import InvalidInputError
+
+    out: dict[str, dict] = {}
+    for item in items:
+        tid, _, opts = item.partition(":")
+        if not tid:
+            raise InvalidInputError(f"--technique {item!r}: give ID or ID:key=value[,key=value]")
+        cfg = out.setdefault(tid, {})
+        for pair in filter(None, opts.split(",")):
+            key, eq, value = pair.partition("=")
+            if not eq or not key:
+                raise InvalidInputError(f"--technique {item!r}: option {pair!r} is not key=value")
+            try:
+                cfg[key] = json.loads(value)
+            except ValueError:
+                cfg[key] = value
+    return out
 
 
 def default_out(model_id: str, seed: int) -> Path:
@@ -69,7 +94,7 @@ def run(args) -> int:
     from ..loading import load
 
     pipe = load(args.id, pretrained=not args.random_init, weights=args.weights, revision=args.revision,
-                techniques=args.technique or None, device=args.device)
+                techniques=technique_options(args.technique) or None, device=args.device)
     kwargs = dict(num_inference_steps=args.steps, height=size, width=size,
                   generator=torch.Generator().manual_seed(args.seed))
     if "use_resolution_binning" in inspect.signature(pipe.__call__).parameters:
