@@ -32,7 +32,11 @@ def load(*args, **kwargs):
     return _load(*args, **kwargs)
 
 
-load.__doc__ = "See zoo.loading.load."
+load.__doc__ = """Return a ready diffusers pipeline (or model) for a registered id, ``"hf-hub:ORG/NAME[@REV]"``
+or ``"local-dir:PATH"``: ``zoo.load("nanosd-s", pretrained=False)``, ``zoo.load("sd15", techniques=["attention-reuse"])``.
+
+Weights resolve from ``weights=PATH``, ``$ZOO_MODELS_DIR/<id>``, the Hugging Face cache, then the Hub at the
+spec's pinned revision; ``pretrained=False`` builds with random weights. Full argument list: zoo.loading.load."""
 
 
 def build(*args, **kwargs):

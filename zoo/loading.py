@@ -144,9 +144,24 @@ def load(
 ) -> Any:
     """Return a ready diffusers pipeline (or model, for component ids).
 
-    ``pretrained=True`` resolves weights (explicit ``weights`` path -> local dir -> HF cache ->
-    Hub at the pinned revision); ``pretrained=False`` builds at full size with random init.
-    ``techniques`` names techniques to apply (a list of ids, or ``{id: options}``).
+    ``model_id``: a registered id (``"nanosd-s"``, an alias, see ``zoo.list_models``), or
+    ``"hf-hub:ORG/NAME[@REV]"`` (a repo written by ``zoo push``, or any diffusers repo), or
+    ``"local-dir:PATH"`` (such a folder).
+
+    ``pretrained=True`` resolves weights: the explicit ``weights`` folder, else
+    ``$ZOO_MODELS_DIR/<id>``, else the Hugging Face cache, else the Hub at the spec's pinned
+    ``revision`` (``revision=`` overrides it; never under ``HF_HUB_OFFLINE=1``). Only safetensors
+    are read and files are checked against the sha256 manifest ``zoo push`` wrote.
+    ``pretrained=False`` builds the full-size architecture with random weights (no download).
+
+    ``device`` (``"cpu"``, ``"cuda"``, ``"mps"``) and ``dtype`` (``"fp32"``, ``"fp16"``, ``"bf16"`` or a
+    torch dtype) place the result. ``techniques``: ids to apply (``["attention-reuse"]``) or
+    ``{id: options}``; each must apply to the model (``zoo.list_techniques(id)``) and is applied by
+    the plugin that registered it. ``progress=False`` hides download bars.
+
+    Raises ``UnknownModelError`` (with suggestions), ``WeightsNotFoundError`` (saying how to get
+    them), ``CorruptWeightsError``, ``UnsafeCheckpointError`` and ``InvalidInputError``: all
+    ``ZooError``, one line each.
     """
     # Check every argument before anything is built or downloaded.
     dtype = _dtype(dtype)

@@ -133,10 +133,14 @@ def list_models(pattern: str | Iterable[str] = "*", task: Optional[str] = None) 
 
 
 def get_spec(model_id: str) -> ModelSpec:
+    """The registered ``ModelSpec`` of ``model_id`` (or an alias); ``UnknownModelError`` with the
+    closest ids otherwise. Plain data: no torch is imported."""
     return get_registry().get(model_id)
 
 
 def list_techniques(model_id: Optional[str] = None) -> list[str]:
+    """Ids of all registered techniques, or of those that apply to ``model_id`` (its
+    ``TechniqueSpec.applies_to`` patterns match the id or the family)."""
     reg = get_registry()
     if model_id is None:
         return sorted(reg.techniques)

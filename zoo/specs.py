@@ -84,6 +84,15 @@ class Choice(BaseModel):
 
 
 class ModelSpec(BaseModel):
+    """One registered model: what it is (id, family, task, paper, licence), how to build it
+    (``config``, read by the core or the plugin's ``build_model``), what to export and count
+    (``components`` with static input shapes), where its weights live (``hub_repo`` at
+    ``revision``), the paper's figures (``reported``) and the zoo's own choices (``choices``).
+
+    Plain data (pydantic): listing specs never imports torch. Registered by a plugin's
+    ``register_models`` hook; ``zoo.get_spec(id)`` returns it. See CONTRIBUTING.md for every field.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -166,7 +175,13 @@ class ModelSpec(BaseModel):
 
 
 class TechniqueSpec(BaseModel):
-    """A method applied to a built model (attention reuse, EC sampling, FraQAT, ...)."""
+    """A method applied to a built model (attention reuse, EC sampling, FraQAT, ...).
+
+    ``applies_to``: fnmatch patterns over model ids or families (``["sd15", "nanosd-*"]``);
+    ``zoo.load(id, techniques={tid: options})`` checks it, then calls ``apply_technique`` on the
+    registering plugin only. ``training_free=False`` when it needs a training recipe
+    (``recipes``, run by ``zoo train ID --recipe NAME``); ``choices`` as for models.
+    """
 
     model_config = ConfigDict(extra="forbid")
     id: str
