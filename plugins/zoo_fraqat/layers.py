@@ -8,6 +8,7 @@ activation modes: dynamic min/max of each batch (training), static ranges (deplo
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any, Iterator, Optional
 
 import torch
@@ -15,7 +16,7 @@ from torch import nn
 
 from zoo import ZooError
 
-from .quant import act_qparams, fake_quant_act, fake_quant_weight, int_range, quantize_weight, weight_scale
+from .quant import act_levels, act_qparams, fake_quant_act, fake_quant_weight, int_range, quantize_weight, weight_scale
 
 
 class QuantLinear(nn.Linear):
@@ -28,7 +29,7 @@ class QuantLinear(nn.Linear):
     def setup_quant(self, w_bits: float, a_bits: Optional[float] = 8, per_channel: bool = False) -> "QuantLinear":
         int_range(w_bits)  # validates
         self.w_bits, self.a_bits, self.per_channel = float(w_bits), a_bits, per_channel
-        self.qdq_export = False
+        self.qdq_export_on = False
         self._stats: Optional[list] = None
         if "act_min" not in self._buffers:
             dev = self.weight.device
@@ -65,12 +66,46 @@ class QuantLinear(nn.Linear):
         self.act_max.fill_(hi)
         self.refresh_static()
 
+    # -- deployment (the core export's carried-quantisation protocol, zoo/export/carried.py) ---
+    def quant_encodings(self) -> dict:
+        """AIMET-style encodings: the weight (per tensor or per channel) and the layer input."""
+        qmin, qmax = int_range(self.w_bits)
+        bw = math.ceil(self.w_bits)  # the integer container a fractional grid is stored in
+        scales = self.scale().detach().reshape(-1).tolist()
+        param = [{"bitwidth": bw, "dtype": "int", "is_symmetric": "True", "scale": s, "offset": qmin,
+                  "min": qmin * s, "max": qmax * s} for s in scales]
+        out = {"param": {"weight": param}, "activation": {}}
+        if self.a_bits is not None and self.static:
+            s, zp = act_qparams(self.act_min, self.act_max, self.a_bits)
+            s, zp = float(s), int(zp)
+            levels = act_levels(self.a_bits)
+            out["activation"]["input"] = [{"bitwidth": math.ceil(self.a_bits), "dtype": "int", "is_symmetric": "False",
+                                           "scale": s, "offset": -zp, "min": -zp * s, "max": (levels - 1 - zp) * s}]
+        return out
+
+    @contextlib.contextmanager
+    def qdq_export(self) -> Iterator[None]:
+        """Forward through real QDQ operators (int codes as constants), for ONNX export."""
+        # registers torch.ops.quantized_decomposed; must happen before the exporter builds its
+        # op registry, i.e. before export starts, not while tracing
+        from torch.ao.quantization.fx._decomposed import quantized_decomposed_lib  # noqa: F401
+
+        self.register_buffer("weight_codes", self.codes(), persistent=False)
+        self._range = (float(self.act_min), float(self.act_max))
+        self._wscale = float(self.scale().reshape(-1)[0])  # Python numbers: export cannot read buffers
+        self.qdq_export_on = True
+        try:
+            yield
+        finally:
+            self.qdq_export_on = False
+            del self._buffers["weight_codes"]
+
     # -- forward ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._stats is not None:  # calibration: per-sample min/max of the layer input
             flat = x.detach().reshape(x.shape[0], -1).float()
             self._stats.append(torch.stack([flat.amin(1), flat.amax(1)], 1))
-        if self.qdq_export:
+        if self.qdq_export_on:
             return self._forward_qdq(x)
         if self.a_bits is not None:
             if self.static:
@@ -84,8 +119,6 @@ class QuantLinear(nn.Linear):
     def _forward_qdq(self, x: torch.Tensor) -> torch.Tensor:
         # Real QuantizeLinear/DequantizeLinear operators in the exported graph: int codes as a
         # constant, the scale and zero points as the deployment will hold them.
-        from torch.ao.quantization.fx._decomposed import quantized_decomposed_lib  # noqa: F401  (registers the ops)
-
         qd = torch.ops.quantized_decomposed
         if self.a_bits is not None:
             if self.a_bits != 8 or not self.static:
@@ -100,7 +133,7 @@ class QuantLinear(nn.Linear):
             w = qd.dequantize_per_channel(self.weight_codes, sc, torch.zeros_like(sc, dtype=torch.int64), 0,
                                           qmin, qmax, torch.int8)
         else:
-            w = qd.dequantize_per_tensor(self.weight_codes, float(scale), 0, qmin, qmax, torch.int8)
+            w = qd.dequantize_per_tensor(self.weight_codes, self._wscale, 0, qmin, qmax, torch.int8)
         return nn.functional.linear(x, w, self.bias)
 
 
@@ -160,17 +193,3 @@ def calibrate_static(layers: dict[str, QuantLinear], run: Any, n_sigma: float = 
     return out
 
 
-@contextlib.contextmanager
-def qdq_mode(module: nn.Module) -> Iterator[None]:
-    """Forward through real QDQ operators (for ONNX export)."""
-    layers = quant_layers(module)
-    for m in layers.values():
-        m.register_buffer("weight_codes", m.codes(), persistent=False)
-        m._range = (float(m.act_min), float(m.act_max))
-        m.qdq_export = True
-    try:
-        yield
-    finally:
-        for m in layers.values():
-            m.qdq_export = False
-            del m._buffers["weight_codes"]

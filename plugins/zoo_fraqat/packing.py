@@ -8,7 +8,6 @@ what the saved one did.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +60,16 @@ def packed_tensors(module: torch.nn.Module) -> tuple[dict[str, torch.Tensor], di
 
 
 def save_packed(module: torch.nn.Module, path: Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write the packed file atomically (temp sibling + rename)."""
+    """Write the packed file atomically (zoo.atomic: complete or absent)."""
     from safetensors.torch import save_file
 
+    from zoo.atomic import write_file
+
     tensors, info = packed_tensors(module)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    save_file(tensors, str(tmp), metadata={"format": FORMAT, "layers": json.dumps(info), **{k: json.dumps(v) for k, v in (extra or {}).items()}})
-    os.replace(tmp, path)
-    return path
+    meta = {"format": FORMAT, "layers": json.dumps(info), **{k: json.dumps(v) for k, v in (extra or {}).items()}}
+    with write_file(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+    return Path(path)
 
 
 def read_packed(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -58,6 +58,7 @@ def techniques() -> list[TechniqueSpec]:
     return [
         TechniqueSpec(
             id="fraqat", applies_to=ALL_MODELS, paper=FRAQAT_PAPER, choices=FRAQAT_CHOICES, training_free=False,
+            recipes=["fraqat"],
             summary="Fractional-bit QAT: fake-quantised linear layers (W4A8) trained by pure KD through the schedule "
                     "8,7,6,5.5,5,4.75,4.5,4.25,4; real 4-bit packed weights and QDQ/encodings export.",
         ),

@@ -59,3 +59,19 @@ def run_training(spec: Any, model: Any, module: Any, name: str, cfg: FraQATConfi
                     extra={"model_id": spec.id, "component": name, "schedule": cfg.schedule, "epochs": cfg.epochs,
                            "stages": [s.__dict__ for s in result.stages]})
     return result
+
+
+# `zoo train` options that are not FraQAT options
+_CLI_KEYS = {"recipe", "stage", "data", "teacher", "resume", "device"}
+
+
+def train_recipe(spec: Any, config: dict) -> Path:
+    """``zoo train ID --recipe fraqat``: load the model (its weights unless --random-teacher),
+    train through the schedule, write ``{out_dir}/fraqat.safetensors``."""
+    import zoo
+
+    cfg = {k: v for k, v in config.items() if k not in _CLI_KEYS and k != "teacher_pretrained"}
+    cfg.update(train=True, out_dir=str(config["out_dir"]))
+    parse(cfg)  # options checked before loading anything
+    zoo.load(spec.id, pretrained=config.get("teacher_pretrained", True), techniques={"fraqat": cfg})
+    return Path(config["out_dir"])

@@ -11,6 +11,7 @@ from ..components import component_modules
 from ..specs import ModelSpec
 from . import metadata
 from .parity import check, compare
+from .npu_ready import npu_ready
 from .request import DEFAULT_TOLERANCE, ExportRequest
 from .staging import staged_dir
 
@@ -20,13 +21,18 @@ def export_generic(spec: ModelSpec, model: Any, request: ExportRequest, pretrain
     import torch
 
     mods = component_modules(model, spec, request.components)
+    mods = {n: npu_ready(m, x) for n, (m, x) in mods.items()}  # int32 ids, eager attention: NPU-clean graphs
     final = request.artifact_dir(spec.id)
     previous = metadata.read(final)
     records: list[dict] = []
     with staged_dir(final, request.overwrite) as tmp:
         # Core ML quantises weights only (activations would need Core ML prediction, i.e. macOS).
         calibrate = request.quantized and request.target != "coreml"
-        samples = _calibration(model, spec, request, list(mods), progress) if calibrate else {}
+        # components that carry their own quantisation (QAT) need no calibration
+        from .carried import carriers
+
+        to_calibrate = [n for n, (m, _) in mods.items() if not carriers(m)]
+        samples = _calibration(model, spec, request, to_calibrate, progress) if calibrate and to_calibrate else {}
         comps: dict[str, Any] = {}
         refs: dict[str, Any] = {}
         for name, (mod, inputs) in _progress(mods.items(), progress, request):
@@ -83,6 +89,11 @@ def onnx_component(name: str, mod: Any, inputs: dict, ref: Any, folder: Path, re
         from .onnx_export import EXTERNAL_DATA_BYTES
 
         external = param_bytes(mod) > EXTERNAL_DATA_BYTES
+    if request.quantized:
+        from .carried import carriers, export_carried
+
+        if carriers(mod):
+            return export_carried(name, mod, inputs, ref, folder, request, external)
     work = folder / f".{name}.work"
     work.mkdir()
     try:

@@ -8,13 +8,15 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Target = Literal["onnx", "coreml", "qnn"]
-Precision = Literal["fp32", "fp16", "w8a8", "w8a16"]
+# w4a8: only for models that carry their own quantisation (QAT techniques, see carried.py)
+Precision = Literal["fp32", "fp16", "w8a8", "w8a16", "w4a8"]
 QnnRuntime = Literal["qnn_context_binary", "tflite", "onnx"]
 
 # Default parity tolerance per precision: max |onnxruntime - torch| divided by max(1, max |torch|).
 # Quantised exports are measured against fp32 and only reported unless a tolerance is given,
 # because their error depends on the weights (random-init weights quantise badly).
-DEFAULT_TOLERANCE: dict[str, Optional[float]] = {"fp32": 1e-3, "fp16": 3e-2, "w8a8": None, "w8a16": None}
+DEFAULT_TOLERANCE: dict[str, Optional[float]] = {"fp32": 1e-3, "fp16": 3e-2, "w8a8": None, "w8a16": None,
+                                                 "w4a8": None}
 
 
 class ExportRequest(BaseModel):
@@ -57,7 +59,7 @@ class ExportRequest(BaseModel):
 
     @property
     def quantized(self) -> bool:
-        return self.precision in {"w8a8", "w8a16"}
+        return self.precision in {"w8a8", "w8a16", "w4a8"}
 
     @property
     def effective_tolerance(self) -> Optional[float]:
