@@ -601,10 +601,20 @@ def check_lora(t: Target) -> None:
     wrapped = _lora_modules(den)
     if len(wrapped) * 2 != len(sd):
         raise CheckFailed(f"load_lora_weights() wrapped {len(wrapped)} of {len(sd) // 2} LoRA target modules")
-    differs("load_lora_weights()", t.run(pipe), base)
+    lora = t.run(pipe)
+    differs("load_lora_weights()", lora, base)
     scale_kw = next((k for k in ("cross_attention_kwargs", "joint_attention_kwargs", "attention_kwargs") if k in t.params), None)
     if scale_kw:
         same_trace(f"LoRA at {scale_kw}={{'scale': 0.0}}", t.run(pipe, **{scale_kw: {"scale": 0.0}}), base, 1e-5)
+    if hasattr(pipe, "set_adapters"):  # block-wise scales are read through the UNet's config
+        pipe.set_adapters(["conformance"], adapter_weights=[0.0])
+        same_trace("set_adapters(weight 0)", t.run(pipe), base, 1e-5)
+        pipe.set_adapters(["conformance"], adapter_weights=[1.0])
+    if hasattr(pipe, "fuse_lora"):
+        pipe.fuse_lora()
+        same_trace("fuse_lora()", t.run(pipe), lora, 1e-4)
+        pipe.unfuse_lora()
+        same_trace("unfuse_lora()", t.run(pipe), lora, 1e-4)
     pipe.unload_lora_weights()
     if _lora_modules(den):
         raise CheckFailed("unload_lora_weights() left LoRA layers in the denoiser")
