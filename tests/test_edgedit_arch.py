@@ -142,6 +142,11 @@ def test_full_size_cost_within_2_percent_of_the_paper(model_id):
     assert got["params"] / 1e6 == pytest.approx(spec.reported["transformer_params_m"], rel=0.02)
     assert 2 * got["macs"] / 1e9 == pytest.approx(spec.reported["transformer_gflops"], rel=0.02)
     assert "block_choices" in spec.choices  # the zoo's per-block choices, named as such in the card
+    from zoo_edgedit.variants import VARIANTS
+
+    measured = VARIANTS[model_id].measured  # the figures the variant table and its docstring state
+    assert got["params"] / 1e6 == pytest.approx(measured["transformer_params_m"], abs=0.01)
+    assert got["macs"] / 1e9 == pytest.approx(measured["transformer_gmacs"], abs=0.01)
 
 
 @pytest.mark.slow

@@ -276,32 +276,14 @@ def _load_teacher(spec: ModelSpec, cfg: EdgeDiTTrainConfig) -> Any:
 # ------------------------------------------------------------------------------ stages
 def stage_block(run: Run) -> dict[str, Any]:
     """Capture the teacher's block and pair I/O, then distil every proxy (sharded across ranks)."""
-    import torch
-
-    from zoo.distill import capture_stage_io, distill_blocks, seed_for
+    from zoo.distill import capture_and_distill
     from zoo.distill.align import ddpm
 
     cfg = run.cfg
-    sched = ddpm(run.schedule)
-    staged = staged_teacher(run.teacher)
     stages = sorted({c.stage for c in run.candidates()})
-
-    def run_fn(model: Any, b: int) -> None:
-        gen = torch.Generator().manual_seed(seed_for(cfg.capture.seed + cfg.seed, "capture", b))
-        batch = run.batch(gen, cfg.capture.batch_size)
-        t = torch.randint(0, sched.config.num_train_timesteps, (cfg.capture.batch_size,), generator=gen)
-        noise = torch.randn(batch["z_t"].shape, generator=gen).to(run.device)
-        t = t.to(run.device)
-        model(sched.add_noise(batch["z_t"], noise, t), t, batch["cond"])
-
-    data = capture_stage_io(staged, stages, run_fn, cfg.capture.n_batches, run.out / "capture",
-                            dtype=cfg.capture.dtype, resume=cfg.resume, progress=run.progress, state=run.state)
-    bcfg = cfg.blocks.model_copy(update={"out_dir": run.out / "blocks"})
-    res = distill_blocks(run.candidates(), data, bcfg, resume=cfg.resume, progress=run.progress, state=run.state)
-    summary = {name: r.final_loss for name, r in res.items()}
-    if run.state.is_main_process:
-        (run.out / "blocks" / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary
+    return capture_and_distill(staged_teacher(run.teacher), stages, run.candidates(), run.batch, ddpm(run.schedule),
+                               cfg.capture, cfg.blocks, run.out, seed=cfg.seed, device=run.device, resume=cfg.resume,
+                               progress=run.progress, state=run.state)
 
 
 def cost_table(run: Run) -> dict[str, Any]:
@@ -448,26 +430,13 @@ def train_edgedit(spec: ModelSpec, config: dict[str, Any], teacher_pipe: Any = N
     """The ``train_model`` hook: run the requested stages (``all``: every one, skipping those done).
     ``data`` ({"latents", "labels"}) replaces the teacher-sampled latents (the miniature passes the
     proving ground's digits)."""
+    from zoo.distill import run_stages
+
     cfg = parse_config(config)
     run = Run(spec, cfg, teacher_pipe=teacher_pipe, data=data, progress=progress)
     todo = STAGES if cfg.stage == "all" else (cfg.stage,)
-    main = run.state.is_main_process
-    log: dict[str, Any] = {}
-    for stage in todo:
-        done = run.out / f"{stage}.done.json"
-        if done.is_file():
-            if not cfg.resume:
-                raise ZooError(f"{run.out} already holds a finished '{stage}' stage; pass --resume to skip it "
-                               "or choose another --out")
-            log[stage] = json.loads(done.read_text())
-            continue
-        if stage == "block":
-            log[stage] = stage_block(run)  # every rank: proxies are sharded
-        elif main:  # the other stages run on one process; the rest wait
-            log[stage] = {"search": stage_search, "finetune": stage_finetune}[stage](run)
-        run.state.wait_for_everyone()
-        if main:
-            done.write_text(json.dumps(log.get(stage, {}), indent=1, default=str))
-    if main:
+    run_stages(run.out, todo, {"block": lambda: stage_block(run), "search": lambda: stage_search(run),
+                               "finetune": lambda: stage_finetune(run)}, resume=cfg.resume, state=run.state)
+    if run.state.is_main_process:
         (run.out / "config.json").write_text(cfg.model_dump_json(indent=1, by_alias=True))
     return run.out

@@ -5,6 +5,7 @@
 3. fwgd     - feature-wise distillation of every candidate, sharded across processes
 4. search   - Bayesian optimisation over one choice per stage (Pareto or epsilon-constrained)
 5. align    - end-to-end alignment of the assembled student to the teacher's noise prediction
+recipe: the stage runner (done-markers, resume, rank 0 vs sharded) and capture + distil in one call.
 loop/checkpoint/config: the resumable training loop, safetensors checkpoints, pydantic configs.
 
 Names are imported lazily so that ``import zoo.distill`` stays cheap (no torch).
@@ -25,6 +26,7 @@ _EXPORTS = {
     "align_student": "align", "noise_prediction_error": "align", "unet_call": "align", "ddpm": "align",
     "train": "loop", "TrainResult": "loop", "TrainingInterrupted": "loop", "seed_for": "loop",
     "save_weights": "checkpoint", "load_weights": "checkpoint",
+    "run_stages": "recipe", "capture_and_distill": "recipe",
 }
 
 __all__ = sorted(_EXPORTS)
