@@ -790,8 +790,25 @@ def check_conformance(spec_or_id: Union[str, ModelSpec], pipe: Any = None, check
             kind = "" if isinstance(exc, CheckFailed) else f"{type(exc).__name__}: "
             hint = f" (or declare spec.unsupported[{chk.capability!r}] with the reason)" if chk.capability else ""
             report[name] = f"FAILED: {kind}{str(exc).splitlines()[0] if str(exc) else ''}{hint}"
-    failed = {k: v for k, v in report.items() if v.startswith("FAILED")}
-    if failed and raise_on_failure:
-        lines = "\n".join(f"  {k}: {v[len('FAILED: '):]}" for k, v in failed.items())
-        raise ConformanceError(f"{spec.id} ({type(pipe).__name__}) fails {len(failed)} conformance check(s):\n{lines}")
+    if raise_on_failure:
+        raise_failures(spec.id, type(pipe).__name__, report)
     return report
+
+
+def raise_failures(model_id: str, pipeline: str, report: dict[str, str]) -> None:
+    failed = {k: v for k, v in report.items() if v.startswith("FAILED")}
+    if failed:
+        lines = "\n".join(f"  {k}: {v[len('FAILED: '):]}" for k, v in failed.items())
+        raise ConformanceError(f"{model_id} ({pipeline}) fails {len(failed)} conformance check(s):\n{lines}")
+
+
+_REPORTS: dict[str, dict[str, str]] = {}
+
+
+def conformance_report(spec: ModelSpec, pipe: Any = None) -> dict[str, str]:
+    """check_conformance's full report for a spec, computed once per process (the contract kit
+    and the conformance test both ask for every -tiny pipeline)."""
+    key = spec.model_dump_json()
+    if key not in _REPORTS:
+        _REPORTS[key] = check_conformance(spec, pipe=pipe, raise_on_failure=False)
+    return _REPORTS[key]

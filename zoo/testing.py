@@ -20,7 +20,9 @@ import subprocess
 import sys
 from typing import Any, Iterator, Optional
 
-from .conformance import CHECKS, ConformanceError, check_conformance, conformance_ids  # noqa: F401 - public kit
+from .conformance import (  # noqa: F401 - the public kit
+    CHECKS, ConformanceError, check_conformance, conformance_ids, conformance_report, raise_failures,
+)
 from .errors import ZooError
 
 
@@ -119,5 +121,6 @@ def check_plugin(plugin: str, build_tiny: bool = True, run_tiny: Optional[Any] =
                 if run_tiny is not None:
                     run_tiny(s, model)
                 if conformance and s.task != "component":
-                    check_conformance(s, pipe=model if run_tiny is None else None)  # run_tiny may change it
+                    report = conformance_report(s, pipe=model if run_tiny is None else None)  # run_tiny may change it
+                    raise_failures(s.id, type(model).__name__, report)
     return specs
