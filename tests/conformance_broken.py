@@ -3,7 +3,6 @@ checks, the way a model class written from scratch easily does (a no-op method, 
 decorator, state outside the config). Importable by name so diffusers' from_pretrained finds them."""
 from __future__ import annotations
 
-import torch
 from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
 from diffusers.models.attention import AttentionMixin
 

@@ -57,13 +57,15 @@ def _refuser(model_id: str, capability: str, why: str):
     return refuse
 
 
+def denoiser_name(pipe: Any) -> Any:
+    """Which of the pipeline's attributes is its denoising network (``unet``, ``transformer``), or None."""
+    return next((n for n in ("unet", "transformer", "prior") if hasattr(getattr(pipe, n, None), "parameters")), None)
+
+
 def denoiser_of(pipe: Any) -> Any:
-    """The pipeline's denoising network (``unet`` or ``transformer``), or None."""
-    for name in ("unet", "transformer", "prior"):
-        comp = getattr(pipe, name, None)
-        if comp is not None and hasattr(comp, "parameters"):
-            return comp
-    return None
+    """The pipeline's denoising network, or None."""
+    name = denoiser_name(pipe)
+    return getattr(pipe, name) if name else None
 
 
 def install_refusals(model: Any, model_id: str, unsupported: dict[str, str]) -> None:

@@ -26,7 +26,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Union
 
-from .capabilities import CAPABILITIES, UnsupportedCapabilityError, denoiser_of, label
+from .capabilities import CAPABILITIES, UnsupportedCapabilityError, denoiser_name, denoiser_of, label
 from .specs import ModelSpec
 
 PROMPTS = ["a photo of a red apple", "a small house by the sea"]
@@ -92,7 +92,7 @@ class Target:
         self.id = spec.id
         self.params = call_params(type(pipe))
         self.stock = _stock_classes(type(pipe))
-        self.denoiser_name = next((n for n in ("unet", "transformer", "prior") if denoiser_of_named(pipe, n)), None)
+        self.denoiser_name = denoiser_name(pipe)
         self._base: dict[int, Run] = {}
         self._work: Any = None
 
@@ -173,9 +173,6 @@ class Target:
             self._base[batch] = self.run(self.fresh(), batch=batch)
         return self._base[batch]
 
-    def fail(self, check: str, msg: str) -> None:
-        raise CheckFailed(msg)
-
 
 def call_params(pipe_cls: type) -> dict:
     """Arguments of ``pipe_cls.__call__``, through ``*args, **kwargs`` wrappers to the class they call."""
@@ -187,11 +184,6 @@ def call_params(pipe_cls: type) -> dict:
             if not any(v.kind == v.VAR_KEYWORD for v in sig.values()):
                 break
     return params
-
-
-def denoiser_of_named(pipe: Any, name: str) -> bool:
-    comp = getattr(pipe, name, None)
-    return comp is not None and hasattr(comp, "parameters")
 
 
 def attention_modules(module: Any) -> dict[str, Any]:
