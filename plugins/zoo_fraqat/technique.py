@@ -10,7 +10,7 @@ from .config import FraQATConfig, parse
 PACKED_FILE = "fraqat.safetensors"
 
 
-def target(model: Any, cfg: FraQATConfig) -> tuple[Any, str]:
+def target(model: Any, cfg: Any) -> tuple[Any, str]:
     """(denoiser module, component name); a component id's model is the denoiser itself."""
     import torch
 
