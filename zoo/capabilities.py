@@ -57,9 +57,12 @@ def _refuser(model_id: str, capability: str, why: str):
     return refuse
 
 
+DENOISER_NAMES = ("unet", "transformer", "prior", "denoiser", "model")
+
+
 def denoiser_name(pipe: Any) -> Any:
     """Which of the pipeline's attributes is its denoising network (``unet``, ``transformer``), or None."""
-    return next((n for n in ("unet", "transformer", "prior") if hasattr(getattr(pipe, n, None), "parameters")), None)
+    return next((n for n in DENOISER_NAMES if hasattr(getattr(pipe, n, None), "parameters")), None)
 
 
 def denoiser_of(pipe: Any) -> Any:

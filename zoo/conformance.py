@@ -26,7 +26,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Union
 
-from .capabilities import CAPABILITIES, UnsupportedCapabilityError, denoiser_name, denoiser_of, label
+from .capabilities import CAPABILITIES, DENOISER_NAMES, UnsupportedCapabilityError, denoiser_name, denoiser_of, label
 from .specs import ModelSpec
 
 PROMPTS = ["a photo of a red apple", "a small house by the sea"]
@@ -758,7 +758,8 @@ def check_conformance(spec_or_id: Union[str, ModelSpec], pipe: Any = None, check
         torch.manual_seed(0)
         pipe = build(spec)
     if not hasattr(pipe, "components") or denoiser_of(pipe) is None:
-        raise ConformanceError(f"{spec.id}: the conformance kit needs a pipeline with a unet or transformer")
+        raise ConformanceError(f"{spec.id}: the conformance kit found no denoiser in {type(pipe).__name__}: register it as "
+                               f"one of {', '.join(DENOISER_NAMES)}")
     t = Target(spec, pipe)
     report: dict[str, str] = {}
     for name in names:
