@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 
 def main() -> None:
@@ -33,6 +34,7 @@ def main() -> None:
     ap.add_argument("--eval", type=int, default=50, help="held-out evaluation conditions")
     ap.add_argument("--max-evals", type=int, default=120, help="PHAST search budget (schedules scored)")
     ap.add_argument("--schedule-file", default=None, help="use this stored PHAST schedule instead of searching")
+    ap.add_argument("--save", default=None, help="folder to write the searched PHAST schedule to (JSON)")
     ap.add_argument("--guidance-scale", type=float, default=None)
     ap.add_argument("--size", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=5, help="timing rounds (each times every configuration once)")
@@ -48,8 +50,8 @@ def main() -> None:
     from zoo.evaluate.records import machine_description
     from zoo_attnreuse import harness
     from zoo_attnreuse.pab import apply_pab
-    from zoo_attnreuse.phast import search
-    from zoo_attnreuse.schedules import ReuseConfig
+    from zoo_attnreuse.phast import phast_schedule
+    from zoo_attnreuse.schedules import ReuseConfig, save_schedule
 
     spec = zoo.get_spec(args.model)
     pipe = zoo.load(args.model, pretrained=not args.random_init)
@@ -65,6 +67,20 @@ def main() -> None:
           f"{args.steps} steps = {total} denoiser calls, R = {args.reuse}; {len(cal)} calibration / {len(ev)} "
           f"evaluation conditions; {machine_description()}, torch threads {torch.get_num_threads()}\n")
 
+    # 1. PHAST vs HURRY at the same reuse count
+    hurry_steps = zoo_attnreuse.hurry(total, args.reuse)
+    if args.schedule_file:
+        data = zoo_attnreuse.load_schedule(args.model, type(pipe.scheduler).__name__, total, args.reuse, args.schedule_file)
+        note = f"stored in {args.schedule_file}"
+    else:
+        data = phast_schedule(pipe, args.model, cal, steps=args.steps, reuse=args.reuse, seed=1000,
+                              max_evals=args.max_evals, **kw)
+        note = (f"searched here: {data['evaluations']} schedules scored in {data['search_seconds']:.0f} s, "
+                f"{'local optimum' if data['local_optimum'] else 'budget reached'}")
+        if args.save:
+            data["calibration"]["pretrained"] = not args.random_init
+            note += f", saved to {save_schedule(data, Path(args.save))}"
+    phast_steps = data["reuse_steps"]
     ctrl = zoo_attnreuse.apply(pipe, {"policy": "none"}, model_id=args.model)
 
     def schedule(steps):
@@ -73,23 +89,8 @@ def main() -> None:
     def render(conds, seed, steps=args.steps):
         return harness.render(pipe, conds, seed, steps, **kw)
 
-    # 1. PHAST vs HURRY at the same reuse count
     schedule([])
     ref_cal, ref_ev = render(cal, 1000), render(ev, 0)
-    hurry_steps = zoo_attnreuse.hurry(total, args.reuse)
-    if args.schedule_file:
-        data = zoo_attnreuse.load_schedule(args.model, type(pipe.scheduler).__name__, total, args.reuse, args.schedule_file)
-        phast_steps, note = data["reuse_steps"], f"stored in {args.schedule_file}"
-    else:
-        def score(steps):
-            schedule(steps)
-            return harness.mean_psnr(render(cal, 1000), ref_cal)
-
-        t0 = time.perf_counter()
-        found = search(score, total, args.reuse, args.max_evals)
-        phast_steps = found["reuse_steps"]
-        note = (f"searched here: {found['evaluations']} schedules scored in {time.perf_counter() - t0:.0f} s, "
-                f"{'local optimum' if found['local_optimum'] else 'budget reached'}")
     print(f"HURRY({args.reuse}) reuse steps: {hurry_steps}\nPHAST reuse steps:     {phast_steps} ({note})\n")
     print("| schedule | PSNR vs full, calibration (dB) | PSNR vs full, held-out (dB) |\n|---|---|---|")
     for name, steps in (("HURRY", hurry_steps), ("PHAST", phast_steps)):

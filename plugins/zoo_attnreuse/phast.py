@@ -109,47 +109,60 @@ def parse_recipe(config: dict) -> PhastRecipe:
         raise ZooError(f"phast recipe option {'.'.join(map(str, err['loc']))!r}: {err['msg']}") from None
 
 
+def phast_schedule(pipe: Any, model_id: str, conds: list, *, steps: int, reuse: Optional[int] = None, seed: int = 0,
+                   max_evals: int = 200, attention: str = "both", caching_output: str = "sdpa", progress: bool = True,
+                   **render_kw: Any) -> dict:
+    """Search a PHAST schedule for ``pipe`` (its current sampler) on ``conds``; returns the schedule
+    record stored as JSON (reuse steps, PSNRs of PHAST and HURRY, search trace)."""
+    from . import harness
+    from .controller import apply
+    from .schedules import ReuseConfig
+
+    total = harness.denoiser_calls(pipe, steps)
+    reuse = total // 2 if reuse is None else reuse
+    hurry(total, reuse)  # validates R before any rendering
+    t0 = time.perf_counter()
+    reference = harness.render(pipe, conds, seed, steps, **render_kw)
+    ctrl = apply(pipe, {"policy": "none", "attention": attention, "caching_output": caching_output}, model_id)
+
+    def score(reuse_steps: Steps) -> float:
+        ctrl.cfg = ReuseConfig(policy="steps", steps=list(reuse_steps), attention=attention, caching_output=caching_output)
+        return harness.mean_psnr(harness.render(pipe, conds, seed, steps, **render_kw), reference)
+
+    try:
+        found = search(score, total, reuse, max_evals, progress)
+    finally:
+        ctrl.remove()
+    return {
+        "technique": "attention-reuse", "policy": "phast", "model": model_id, "sampler": type(pipe.scheduler).__name__,
+        "steps": total, "num_inference_steps": steps, "reuse_count": reuse, **found,
+        "calibration": {"conditions": list(conds), "seed": seed, **render_kw, "attention": attention,
+                        "caching_output": caching_output},
+        "search_seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
 def run_recipe(spec: Any, config: dict) -> Path:
     """Search a PHAST schedule for ``spec`` and write it (JSON) to out_dir (and the user store)."""
     import zoo
 
     from . import harness
-    from .controller import apply
-    from .schedules import ReuseConfig
 
     rc = parse_recipe(config)
     conds = rc.prompts or harness.conditions(spec, rc.num_prompts)
     pipe = zoo.load(spec.id, pretrained=rc.teacher_pretrained, weights=rc.weights)
     harness.use_sampler(pipe, rc.sampler)
     pipe.set_progress_bar_config(disable=True)
-    total = harness.denoiser_calls(pipe, rc.steps)
-    reuse = total // 2 if rc.reuse is None else rc.reuse
-    hurry(total, reuse)  # validates R before any rendering
     kw: dict[str, Any] = {"size": rc.size or spec.resolution}
     if rc.guidance_scale is not None:
         kw["guidance_scale"] = rc.guidance_scale
-    t0 = time.perf_counter()
-    reference = harness.render(pipe, conds, rc.seed, rc.steps, **kw)
-    ctrl = apply(pipe, {"policy": "none", "attention": rc.attention, "caching_output": rc.caching_output}, spec.id)
-
-    def score(steps: Steps) -> float:
-        ctrl.cfg = ReuseConfig(policy="steps", steps=list(steps), attention=rc.attention, caching_output=rc.caching_output)
-        return harness.mean_psnr(harness.render(pipe, conds, rc.seed, rc.steps, **kw), reference)
-
-    found = search(score, total, reuse, rc.max_evals, rc.progress)
-    ctrl.remove()
-    data = {
-        "technique": "attention-reuse", "policy": "phast", "model": spec.id, "sampler": type(pipe.scheduler).__name__,
-        "steps": total, "num_inference_steps": rc.steps, "reuse_count": reuse, **found,
-        "calibration": {"conditions": conds, "seed": rc.seed, **{k: v for k, v in kw.items()},
-                        "pretrained": rc.teacher_pretrained, "attention": rc.attention},
-        "search_seconds": round(time.perf_counter() - t0, 1),
-    }
-    out = Path(rc.out_dir)
-    path = save_schedule(data, out)
+    data = phast_schedule(pipe, spec.id, conds, steps=rc.steps, reuse=rc.reuse, seed=rc.seed, max_evals=rc.max_evals,
+                          attention=rc.attention, caching_output=rc.caching_output, progress=rc.progress, **kw)
+    data["calibration"]["pretrained"] = rc.teacher_pretrained
+    path = save_schedule(data, Path(rc.out_dir))
     if rc.install:
         save_schedule(data, user_store())
-    print(f"PHAST {spec.id} {data['sampler']} T={total} R={reuse}: reuse steps {found['reuse_steps']} "
-          f"PSNR {found['psnr']:.2f} dB (HURRY {found['hurry_psnr']:.2f} dB), {found['evaluations']} evaluations, "
-          f"{'local optimum' if found['local_optimum'] else 'budget reached'} -> {path}")
-    return out
+    print(f"PHAST {spec.id} {data['sampler']} T={data['steps']} R={data['reuse_count']}: reuse steps "
+          f"{data['reuse_steps']} PSNR {data['psnr']:.2f} dB (HURRY {data['hurry_psnr']:.2f} dB), "
+          f"{data['evaluations']} evaluations, {'local optimum' if data['local_optimum'] else 'budget reached'} -> {path}")
+    return Path(rc.out_dir)
