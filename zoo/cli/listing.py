@@ -85,6 +85,8 @@ def run_info(args) -> int:
         print(f"  paper:     {k} = {v}")
     for k, ch in spec.choices.items():
         print(f"  choice:    {k} = {ch.value!r}  (zoo's choice: {ch.why})")
+    for k, why in spec.unsupported.items():  # diffusers features this model refuses (zoo.capabilities)
+        print(f"  refuses:   {k}: {why}")
     from ..registry import list_techniques
 
     techs = list_techniques(spec.id)
