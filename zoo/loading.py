@@ -102,6 +102,64 @@ def load_weights(model: Any, folder: Path, dtype: Any = None) -> Any:
     return model
 
 
+def load_folder(spec: ModelSpec, folder: Path, dtype: Any = None) -> Any:
+    """``spec``'s model with the weights of ``folder``. A pipeline folder written by `zoo push`
+    loads component by component as diffusers would, with the plugin's classes for its own
+    components; anything else goes through a weightless build of ``spec`` (whose components name
+    the classes). Building first cost as much as loading again (measured: benchmarks/bench_load.py)."""
+    fast = _load_pushed_pipeline(folder, dtype)
+    if fast is not None:
+        return fast
+    return load_weights(build(spec, empty=True), folder, dtype)
+
+
+def _load_pushed_pipeline(folder: Path, dtype: Any) -> Any:
+    """Each component of model_index.json loaded by its class (the plugin's for the zoo's own),
+    then the pipeline assembled: what diffusers' from_pretrained does, without building first."""
+    import importlib
+    import json
+
+    from .remote_code import component_classes
+
+    index_path = folder / "model_index.json"
+    if not (folder / hub.SPEC_FILE).exists() or not index_path.exists():
+        return None
+    try:
+        index = json.loads(index_path.read_text())
+        own = component_classes(index)
+        pipe_cls = getattr(importlib.import_module("diffusers"), index["_class_name"])
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return None
+    if own is None:
+        return None
+    hub.verify_manifest(folder)
+    comps: dict[str, Any] = {}
+    for name, entry in index.items():
+        if name.startswith("_") or not isinstance(entry, list):
+            continue
+        if entry[0] is None:
+            comps[name] = None
+            continue
+        cls = own.get(name) or getattr(importlib.import_module(entry[0]), entry[1])
+        sub = folder / name
+        if isinstance(cls, type) and issubclass(cls, _torch_module()):
+            comps[name] = _from_pretrained(cls, sub, dtype)
+        else:
+            with reading(sub):  # tokenizers and schedulers: json/txt only
+                comps[name] = cls.from_pretrained(str(sub))
+    extra = {k: v for k, v in index.items() if not k.startswith("_") and not isinstance(v, list)}
+    with reading(folder):
+        pipe = pipe_cls(**comps, **extra)
+    _eval_mode(pipe)
+    return pipe
+
+
+def _torch_module() -> type:
+    import torch
+
+    return torch.nn.Module
+
+
 def _single_component_dir(folder: Path) -> Path:
     subs = [p.parent for p in folder.glob("*/config.json")]
     if len(subs) != 1:
@@ -174,7 +232,7 @@ def load(
         if pretrained:
             folder = hub.resolve(spec, weights=weights, revision=revision, progress=progress, display=model_id)
             with _repair_hint(folder, model_id, revision):
-                model = load_weights(build(spec, empty=True), folder, dtype)
+                model = load_folder(spec, folder, dtype)
         else:
             model = build(spec)
     else:
@@ -190,7 +248,7 @@ def load(
         if spec is not None:
             _check_techniques(spec, techniques)
         with _repair_hint(folder, model_id, revision):
-            model = load_weights(build(spec, empty=True), folder, dtype) if spec else _load_plain(folder, dtype)
+            model = load_folder(spec, folder, dtype) if spec else _load_plain(folder, dtype)
     if spec is not None:
         _tag(model, spec)
         model = apply_techniques(model, spec, techniques)

@@ -30,6 +30,7 @@ from .errors import ZooError
 ALLOWED_PACKAGES = {"torch", "diffusers", "transformers", "safetensors", "numpy", "PIL", "huggingface_hub"}
 STOCK_LIBRARIES = {"diffusers", "transformers"}
 ERRORS_MODULE = "zoo.errors"
+ZOO_CLASSES = "_zoo_classes"  # model_index.json key: component -> "module:Class" of the plugin's class
 
 
 class NotSelfContainedError(ZooError):
@@ -181,6 +182,26 @@ def write_pipeline_code(folder: Path, pipeline: Any) -> dict[str, str]:
         (folder / name / f"{stem}.py").write_text(src)
         index[name] = [stem, cls.__name__]
         written[name] = f"{name}/{stem}.py"
+        # diffusers ignores '_' keys; zoo.load reads this to use the plugin's own class without a build
+        index.setdefault(ZOO_CLASSES, {})[name] = f"{cls.__module__}:{cls.__name__}"
     if written:
         index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
     return written
+
+
+def component_classes(index: dict[str, Any]) -> Optional[dict[str, type]]:
+    """The classes of a saved pipeline's components that diffusers/transformers lack, from its
+    model_index.json: ``_zoo_classes`` (written by `zoo push`) or an importable library entry.
+    None if one cannot be imported here."""
+    out = {}
+    named = index.get(ZOO_CLASSES) or {}
+    for name, entry in index.items():
+        if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2 or entry[0] in (None, *STOCK_LIBRARIES):
+            continue
+        module, _, cls_name = (named.get(name) or f"{entry[0]}:{entry[1]}").partition(":")
+        try:
+            out[name] = getattr(importlib.import_module(module), cls_name)
+        except (ImportError, AttributeError):
+            return None
+    return out
+
