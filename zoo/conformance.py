@@ -627,11 +627,20 @@ def applies_ip_adapter(t: Target) -> Optional[str]:
                 and any(c.__name__ == cls for c in type(t.pipe).__mro__)), None)
     if gap:
         return gap
-    from diffusers.loaders import UNet2DConditionLoadersMixin
-
     stock = t.stock.get(t.denoiser_name or "")
-    if stock is None or not issubclass(stock, UNet2DConditionLoadersMixin):
-        return f"not covered: the kit's IP-Adapter fixture is the UNet one, {getattr(stock, '__name__', stock)} loads another"
+    if _ip_fixture(stock) is None:
+        return (f"not covered: the kit has IP-Adapter fixtures for UNet and SD3-transformer loaders, "
+                f"{getattr(stock, '__name__', stock)} loads another")
+    return None
+
+
+def _ip_fixture(stock: Any) -> Optional[str]:
+    from diffusers.loaders import SD3Transformer2DLoadersMixin, UNet2DConditionLoadersMixin
+
+    if isinstance(stock, type) and issubclass(stock, UNet2DConditionLoadersMixin):
+        return "unet"
+    if isinstance(stock, type) and issubclass(stock, SD3Transformer2DLoadersMixin):
+        return "sd3"
     return None
 
 
@@ -657,17 +666,41 @@ def ip_adapter_state_dict(unet: Any, embed_dim: int, seed: int = 0) -> dict:
     return {"image_proj": image_proj, "ip_adapter": ip}
 
 
+def sd3_ip_adapter_state_dict(transformer: Any, embed_dim: int, seed: int = 0) -> dict:
+    """A random SD3 IP-Adapter (time-conditioned resampler + a joint-attention IP processor per
+    block) with the keys diffusers' SD3 transformer loader reads, from diffusers' own modules."""
+    import torch
+    from diffusers.models.attention_processor import SD3IPAdapterJointAttnProcessor2_0
+    from diffusers.models.embeddings import IPAdapterTimeImageProjection
+
+    cfg = transformer.config
+    hidden = cfg.attention_head_dim * cfg.num_attention_heads
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        proj = IPAdapterTimeImageProjection(embed_dim=embed_dim, output_dim=hidden, hidden_dim=64, heads=1,
+                                            num_queries=4, timestep_in_dim=32)
+        ip = {}
+        for idx in range(len(transformer.attn_processors)):
+            p = SD3IPAdapterJointAttnProcessor2_0(hidden, hidden, cfg.attention_head_dim, timesteps_emb_dim=64)
+            ip.update({f"{idx}.{k}": v for k, v in p.state_dict().items()})
+    return {"image_proj": proj.state_dict(), "ip_adapter": ip}
+
+
 def check_ip_adapter(t: Target) -> None:
     import torch
 
     base = t.base()
     pipe = t.fresh()
-    unet = denoiser_of(pipe)
+    den = denoiser_of(pipe)
     dim = 8
-    unet._load_ip_adapter_weights([ip_adapter_state_dict(unet, dim)])
     g = torch.Generator().manual_seed(3)
     cfg = float(t.params["guidance_scale"].default) > 1 if "guidance_scale" in t.params else False
-    embeds = [torch.randn(2 if cfg else 1, 1, dim, generator=g)]  # (negative, positive) with guidance
+    if _ip_fixture(t.stock.get(t.denoiser_name or "")) == "sd3":
+        den._load_ip_adapter_weights(sd3_ip_adapter_state_dict(den, dim))
+        embeds = torch.randn(2 if cfg else 1, 4, dim, generator=g)  # one tensor, (negative, positive) with guidance
+    else:
+        den._load_ip_adapter_weights([ip_adapter_state_dict(den, dim)])
+        embeds = [torch.randn(2 if cfg else 1, 1, dim, generator=g)]  # one per adapter
     pipe.set_ip_adapter_scale(0.0)
     same_trace("IP-Adapter at scale 0", t.run(pipe, ip_adapter_image_embeds=embeds), base, 1e-4)
     pipe.set_ip_adapter_scale(1.0)
