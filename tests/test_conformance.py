@@ -16,12 +16,7 @@ IDS = conformance_ids()
 
 # Conformance gaps reported to a family's owner and not fixed yet: {id: {check: what fails}}.
 # Any other failure fails the test; remove an entry when its owner fixes it.
-KNOWN_GAPS: dict[str, dict[str, str]] = {
-    "mini-sr-tiny": {
-        "batch": "MiniSRPipeline draws noise with torch.randn(generator=...): a list of generators fails",
-        "scheduler_swap": "MiniSRPipeline passes eta to every scheduler's step(): EulerDiscreteScheduler refuses it",
-    },
-}
+KNOWN_GAPS: dict[str, dict[str, str]] = {}  # none open (mini-sr-tiny's generator lists and eta: fixed by its owner)
 
 
 def report(model_id: str) -> dict:
