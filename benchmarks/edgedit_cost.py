@@ -25,7 +25,7 @@ def main() -> int:
         got = {r["metric"]: r["value"] for r in recs}
         params, gflops = got["params"] / 1e6, 2 * got["macs"] / 1e9
         p_ref = spec.reported.get("transformer_params_m")
-        f_ref = spec.reported.get("transformer_gflops") if mid != "dit-xl-2-256" else None
+        f_ref = 2 * spec.reported["transformer_gmacs"] if "transformer_gmacs" in spec.reported else None
         dp = f"{100 * (params / p_ref - 1):+6.2f}%" if p_ref else "-"
         df = f"{100 * (gflops / f_ref - 1):+6.2f}%" if f_ref else "-"
         if mid.startswith("edgedit"):

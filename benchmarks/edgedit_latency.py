@@ -12,9 +12,7 @@ Needs ~7 GB RAM at full size (three float32 models).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 
 PAPER = {"edgedit-1": {"iphone_ane": 1.67, "s25_hexagon": 1.50}, "edgedit-6": {"iphone_ane": 1.63, "s25_hexagon": 1.45}}
 
@@ -30,10 +28,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = ap.parse_args(argv)
 
     import torch
-    from tqdm.auto import tqdm
 
     import zoo
     from zoo.components import example_inputs
+    from zoo.evaluate.latency import time_interleaved
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -44,18 +42,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         torch.manual_seed(0)
         models[mid] = zoo.build(mid).transformer.to(args.device).eval()
         inputs[mid] = example_inputs(spec.component("transformer"), device=args.device)
-    times: dict[str, list[float]] = {m: [] for m in models}
     with torch.no_grad():
-        for r in tqdm(range(args.warmup + args.repeats), desc="interleaved rounds"):
-            for mid, m in models.items():
-                sync()
-                t0 = time.perf_counter()
-                m(**inputs[mid])
-                sync()
-                if r >= args.warmup:
-                    times[mid].append((time.perf_counter() - t0) * 1e3)
+        stats = time_interleaved({m: (lambda m=m: models[m](**inputs[m])) for m in models}, args.warmup, args.repeats,
+                                 sync=sync, progress="interleaved calls")
+    times = {m: [st.min_ms, st.max_ms] for m, st in stats.items()}
     ref = args.ids[0]
-    med = {m: statistics.median(v) for m, v in times.items()}
+    med = {m: st.median_ms for m, st in stats.items()}
     print(f"device {args.device}, threads {torch.get_num_threads()}, {args.repeats} interleaved rounds after "
           f"{args.warmup} warm-up")
     for mid in args.ids:

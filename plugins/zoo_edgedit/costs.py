@@ -10,7 +10,6 @@ profile jobs; needs an API token), ``none`` (params and MACs only).
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
@@ -127,18 +126,14 @@ def cpu_latency(mods: Mapping[str, Any], cfg: Mapping[str, Any], repeats: int, w
     """Median ms per forward of each module, timed interleaved (A B C ... A B C ...) so that load
     on the machine spreads evenly over the options."""
     import torch
-    from tqdm.auto import tqdm
+
+    from zoo.evaluate.latency import time_interleaved
 
     inputs = {n: option_inputs(cfg, n) for n in mods}
-    times: dict[str, list[float]] = {n: [] for n in mods}
     with torch.no_grad():
-        for r in tqdm(range(warmup + repeats), desc="per-block CPU latency", disable=not progress, dynamic_ncols=True):
-            for n, m in mods.items():
-                t0 = time.perf_counter()
-                m(**inputs[n])
-                if r >= warmup:
-                    times[n].append((time.perf_counter() - t0) * 1e3)
-    return {n: sorted(v)[len(v) // 2] for n, v in times.items()}
+        stats = time_interleaved({n: (lambda n=n: mods[n](**inputs[n])) for n in mods}, warmup, repeats,
+                                 progress="per-block CPU latency" if progress else None)
+    return {n: st.median_ms for n, st in stats.items()}
 
 
 def arch_cost(table: Mapping[str, Mapping[str, float]], arch: Sequence[str], cfg: Mapping[str, Any],

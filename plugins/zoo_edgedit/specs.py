@@ -24,7 +24,9 @@ COMMON_CHOICES = {
     "shared_embedder": Choice(
         value="one timestep + class embedder (emb.*) for all blocks and the output layer",
         why="The original DiT shares one; diffusers' DiTTransformer2DModel stores a copy per block (749.8M). The "
-            "conversion checks that the copies are equal and keeps block 0's, so the teacher counts the paper's 675M.",
+            "conversion checks that the copies are equal and keeps block 0's, so the teacher counts the paper's 675M; "
+            "a DiT trained with the stock class (copies drifted apart) keeps its per-block embedders.",
+        field="from_dit(embedders=...), config: transformer.per_block_embedders",
     ),
     "narrow_attention": Choice(
         value="q/k/v 1152 -> 512 (8 heads x 64), out 512 -> 1152; residual stream and adaLN stay 1152",
@@ -49,6 +51,25 @@ COMMON_CHOICES = {
         value="teacher-aligned noise-prediction MSE on held-out noised latents",
         why="FID-50K needs Inception weights and 50K samples; the proxy needs neither (same role in the BO).",
     ),
+    "training_data": Choice(
+        value="latents the teacher samples itself (DDIM 25 steps, CFG 1.5, random classes)",
+        why="ImageNet cannot be fetched here, and proxies need inputs from the teacher's own distribution; the "
+            "miniature passes the proving ground's digits instead.",
+        field="train config: dataset",
+    ),
+    "search_latency": Choice(
+        value="sum of a per-block table: one block per width option + the rest, CPU-timed interleaved",
+        why="The paper sums per-block on-device profiles; latency: aihub profiles the same blocks on a phone NPU "
+            "through Qualcomm AI Hub when a token exists.",
+        field="train config: latency, search.cost",
+    ),
+}
+
+
+REPORTED_NOTES = {
+    "transformer_gmacs": "half the paper's GFLOPs (237.34 / 143.96 / 169.97 at 2 FLOPs per MAC)",
+    "iphone_ane_latency_ms": "paper: iPhone Neural Engine; the zoo times CPU ratios (benchmarks/edgedit_latency.py)",
+    "s25_hexagon_latency_ms": "paper: Galaxy S25 Ultra Hexagon NPU",
 }
 
 
@@ -76,11 +97,14 @@ def _spec(v: Variant) -> ModelSpec:
     else:
         summary = (f"EdgeDiT-{v.id.rsplit('-', 1)[1]}: DiT-XL/2 pruned for phone NPUs ({v.reported['transformer_params_m']:g}M "
                    "in the paper), class-conditional 256px. No weights published yet: train with `zoo train`.")
-    choices = {"block_choices": Choice(value=list(v.arch), why=v.why), **COMMON_CHOICES}
+    choices = {"block_choices": Choice(value=list(v.arch), why=v.why,
+                                       field="config: arch (train config student: search takes the searched one)"),
+               **COMMON_CHOICES}
     return ModelSpec(
         id=v.id, family="edgedit", task="class-conditional-generation", summary=summary, base_model=DIT_REPO,
         license="cc-by-nc-4.0", paper=PAPER, components=components(teacher["sample_size"]),
         resolution=teacher["sample_size"] * 8, reported=dict(v.reported), choices=choices,
+        reported_notes={k: n for k, n in REPORTED_NOTES.items() if k in v.reported},
         export_targets=["onnx", "coreml", "qnn"], pipeline_class="DiTPipeline",
         tags=["edgedit", "dit", "imagenet", "pruning", "on-device", *(["tiny", "test"] if tiny else [])],
         config={"teacher": "dit-xl-2-256-tiny" if tiny else "dit-xl-2-256", "arch": list(v.arch), "narrow": narrow,

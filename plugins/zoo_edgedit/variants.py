@@ -50,7 +50,8 @@ class Variant:
     id: str
     arch: list[str]
     why: str
-    reported: dict[str, float] = field(default_factory=dict)  # the paper's table
+    # the paper's table; its GFLOPs count 2 FLOPs per MAC, so transformer_gmacs = GFLOPs / 2
+    reported: dict[str, float] = field(default_factory=dict)
     measured: dict[str, float] = field(default_factory=dict)  # meta device, checked by the tests
 
 
@@ -60,8 +61,8 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             id="edgedit-teacher", arch=[ORIGINAL] * 28,
             why="Every block original: DiT-XL/2 with one shared timestep/class embedder, as in the original DiT.",
-            reported={"transformer_params_m": 675.0, "transformer_gflops": 237.34, "transformer_gmacs": 118.67,
-                      "fid_50k": 16.23, "iphone_ane_ms": 118.56, "s25_hexagon_ms": 129.00},
+            reported={"transformer_params_m": 675.0, "transformer_gmacs": 118.67,
+                      "fid_50k": 16.23, "iphone_ane_latency_ms": 118.56, "s25_hexagon_latency_ms": 129.00},
             measured={"transformer_params_m": 674.83, "transformer_gmacs": 118.62},
         ),
         Variant(
@@ -70,8 +71,8 @@ VARIANTS: dict[str, Variant] = {
             why="Not given by the paper. 3 merged pairs (14-15, 18-19, 22-23), MLP ratio 2 on the 22 other blocks, "
                 "narrow attention (8x64) on blocks 8, 10, 12, 16, 20: 471.5M / 71.82 GMACs, within 0.3% of the paper's "
                 "471M / 143.96 GFLOPs.",
-            reported={"transformer_params_m": 471.0, "transformer_gflops": 143.96, "transformer_gmacs": 71.98,
-                      "fid_50k": 12.3, "iphone_ane_ms": 70.86, "s25_hexagon_ms": 86.13},
+            reported={"transformer_params_m": 471.0, "transformer_gmacs": 71.98,
+                      "fid_50k": 12.3, "iphone_ane_latency_ms": 70.86, "s25_hexagon_latency_ms": 86.13},
             measured={"transformer_params_m": 471.53, "transformer_gmacs": 71.82},
         ),
         Variant(
@@ -80,8 +81,8 @@ VARIANTS: dict[str, Variant] = {
             why="Not given by the paper. 2 merged pairs (16-17, 22-23), MLP ratio 2 on blocks 3-15, 18-21 and 24 "
                 "(18 blocks), narrow attention (8x64) on block 12: 528.5M / 84.85 GMACs, within 0.4% of the paper's "
                 "530M / 169.97 GFLOPs.",
-            reported={"transformer_params_m": 530.0, "transformer_gflops": 169.97, "transformer_gmacs": 84.985,
-                      "fid_50k": 12.4, "iphone_ane_ms": 72.53, "s25_hexagon_ms": 89.22},
+            reported={"transformer_params_m": 530.0, "transformer_gmacs": 84.985,
+                      "fid_50k": 12.4, "iphone_ane_latency_ms": 72.53, "s25_hexagon_latency_ms": 89.22},
             measured={"transformer_params_m": 528.48, "transformer_gmacs": 84.85},
         ),
         Variant(

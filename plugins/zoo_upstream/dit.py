@@ -66,8 +66,8 @@ def specs(tiny_note: str):
             id="dit-xl-2-256", **common, hub_repo=HUB_REPO, weights_by_authors=True, resolution=256,
             summary="DiT-XL/2 256px, class-conditional ImageNet: the EdgeDiT teacher.",
             components=components(32), reported={"transformer_params_m": 675.0, "transformer_gflops": 118.6},
-            reported_notes={"transformer_params_m": "diffusers' DiT gives every block its own timestep/label "
-                            "embedder (the original shares one): 749.8M params here vs the paper's 675M, same compute"},
+            reported_notes={"transformer_params_m": "diffusers' class stores a copy of the embedder in every block "
+                            "(749.8M); edgedit-teacher, the same model with one shared embedder, counts 674.8M"},
             config=pipeline_config(TRANSFORMER, {**vaes.SD, "sample_size": 256}), tags=["dit", "imagenet", "teacher"],
         ),
         ModelSpec(
