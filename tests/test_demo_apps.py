@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -159,9 +161,10 @@ def test_bad_inputs_get_clear_messages(apps, images, hf_cache):
     assert "outside what sd15-tiny supports" in _error(t2i, "sd15-tiny", "a fox", "", 2, 7.5, 512, 512, 0, [],
                                                        api_name="/generate")
     _, sr, _ = apps("super-resolution")
-    msg = _error(sr, "sd-x4-upscaler-tiny", handle_file(str(images["rgb64"])), "", "", 2, 9.0, 20, 0, [],
+    # above the untiled limit (1,024 pixels) inputs are tiled; above the tiled bound (16x) refused
+    msg = _error(sr, "sd-x4-upscaler-tiny", handle_file(str(images["huge"])), "", "", 2, 9.0, 20, 0, [],
                  api_name="/upscale")
-    assert "64×64 = 4,096 pixels; this model takes at most 1,024" in msg
+    assert "4100×4100 = 16,810,000 pixels; this model takes at most 16,384" in msg
     assert "upload an image" in _error(sr, "sd-x4-upscaler-tiny", None, "", "", 2, 9.0, 20, 0, [], api_name="/upscale")
     _, ed, _ = apps("image-editing")
     msg = _error(ed, "instruct-pix2pix-tiny", handle_file(str(images["huge"])), "make it red", "", 2, 7.5, 1.5, 64, 0,
@@ -229,5 +232,88 @@ def test_browser_fill_click_and_see_the_image(apps, browser, images, task):
         shot = ARTIFACTS / f"demo-{task}.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"\n[browser] {task} ({model}): click -> image in {seconds:.2f} s; screenshot {shot}")
+    finally:
+        page.close()
+
+
+# -- any upload (issue 9): the apps read uploads themselves ----------------------------------
+def _png_header_only(path: Path, w: int, h: int) -> Path:
+    """A PNG that claims w x h pixels (a few hundred bytes: PIL reads the size before any pixel)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture(scope="module")
+def uploads(tmp_path_factory):
+    d = tmp_path_factory.mktemp("uploads")
+    rng = np.random.default_rng(1)
+    tiny = d / "three.png"
+    Image.fromarray(rng.integers(0, 255, (3, 3, 3), dtype=np.uint8)).save(tiny)
+    text = d / "notes.txt"
+    text.write_text("not an image\n")
+    wide = d / "wide.png"  # above the tiny upscaler's untiled limit (32x32), within its tiled bound
+    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(wide)
+    return {"huge": _png_header_only(d / "huge.png", 20000, 20000), "tiny": tiny, "text": text, "wide": wide}
+
+
+CALLS = {  # task -> (api, model, arguments after the image)
+    "super-resolution": ("/upscale", "sd-x4-upscaler-tiny", ["", "", 2, 9.0, 20, 0, []]),
+    "image-editing": ("/edit", "instruct-pix2pix-tiny", ["make it red", "", 2, 7.5, 1.5, 64, 0, []]),
+}
+EXPECTED = {"huge": "far too large to open", "text": "Cannot read the uploaded file as an image",
+            "tiny": "is 3×3 pixels; this model needs at least 8×8"}
+
+
+@pytest.mark.parametrize("task", list(CALLS))
+def test_any_upload_gets_the_zoos_message(apps, uploads, task):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    _, c = apps(task)[:2]
+    api, model, rest = CALLS[task]
+    for kind, phrase in EXPECTED.items():
+        with pytest.raises(AppError) as err:
+            c.predict(model, handle_file(str(uploads[kind])), *rest, api_name=api)
+        msg = str(err.value)
+        assert phrase in msg, (kind, msg)
+        assert "preprocess" not in msg and "/tmp" not in msg and "Traceback" not in msg, msg
+
+
+def test_sr_above_the_untiled_limit_is_tiled(apps, uploads):
+    from gradio_client import handle_file
+
+    from zoo.demo.super_resolution import max_input_pixels, max_tiled_pixels
+
+    assert max_input_pixels("sd-x4-upscaler-tiny") < 64 * 48 <= max_tiled_pixels("sd-x4-upscaler-tiny")
+    _, c = apps("super-resolution")[:2]
+    api, model, rest = CALLS["super-resolution"]
+    img, status, *_ = c.predict(model, handle_file(str(uploads["wide"])), *rest, api_name=api)
+    assert Image.open(img).size == (256, 192) and "256×192" in status
+
+
+@pytest.mark.browser
+def test_browser_tiled_upscale(apps, browser, uploads):
+    url, _ = apps("super-resolution")[:2]
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        page.locator("#input-image input[type=file]").wait_for(state="attached", timeout=30_000)
+        page.locator("#limits").get_by_text("in tiles").wait_for(timeout=15_000)
+        page.locator("#input-image input[type=file]").set_input_files(str(uploads["wide"]))
+        page.locator("#input-image img").wait_for(timeout=15_000)
+        t0 = time.perf_counter()
+        page.locator("#run").click()
+        page.wait_for_function(IMAGE_READY, timeout=120_000)
+        size = page.evaluate("() => { const i = document.querySelector('#output-image img');"
+                             " return [i.naturalWidth, i.naturalHeight]; }")
+        assert size == [256, 192]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "demo-super-resolution-tiled.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"\n[browser] tiled x4 upscale 64x48 -> 256x192 in {time.perf_counter() - t0:.2f} s; screenshot {shot}")
     finally:
         page.close()

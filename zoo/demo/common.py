@@ -70,9 +70,14 @@ def weights_hint(model_id: str) -> str:
     """How to get weights: fetch them where the spec names a Hub repo, else train them."""
     from ..registry import get_spec
 
-    if get_spec(model_id).hub_repo:
+    from ..hub import has_train_hook
+
+    spec = get_spec(model_id)
+    if spec.hub_repo:
         return f"Get weights with `zoo fetch {model_id}`."
-    return f"No weights are published for it yet: train them with `zoo train {model_id}`."
+    if has_train_hook(spec.plugin):
+        return f"No weights are published for it yet: train them with `zoo train {model_id}`."
+    return "No weights are published for it yet."
 
 
 def default_device() -> str:
@@ -215,6 +220,13 @@ def open_image(path: Any, max_pixels: int, what: str = "The image") -> "Any":
     return to_rgb(img)
 
 
+def check_min_side(img: "Any", min_side: int, what: str = "The image") -> None:
+    """Refuse an image too small for the model (never shrink or stretch it silently)."""
+    w, h = img.size
+    if min(w, h) < min_side:
+        raise DemoInputError(f"{what} is {w}×{h} pixels; this model needs at least {min_side}×{min_side}.")
+
+
 def to_rgb(img: "Any") -> "Any":
     """Any PIL mode to 8-bit RGB, keeping what the pixels mean.
 
@@ -322,6 +334,44 @@ def run(pipe: Any, kwargs: dict, seed: int, on_step: Optional[Callable[[int, int
     with torch.inference_mode():
         out = pipe(**kwargs, generator=gen)
     return out.images[0], time.perf_counter() - t0
+
+
+def upscale_image(pipe: Any, kwargs: dict, img: "Any", scale: int, seed: int, tile: int, overlap: float,
+                  multiple: int, on_step: Optional[Callable[[int, int], None]] = None) -> tuple[Any, float]:
+    """Upscale ``img`` by ``scale``: in one pass when it fits in a ``tile``-pixel square, else in
+    overlapping tiles blended by ``zoo.tiling``. Sides are edge-padded to a multiple of
+    ``multiple`` and the output cropped back, so every input pixel maps to exactly ``scale``²
+    output pixels (the pipeline's own resize would shrink odd sizes)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from ..tiling import tile_starts, tiled
+
+    w, h = img.size
+    pw, ph = -(-w // multiple) * multiple, -(-h // multiple) * multiple
+    arr = np.pad(np.asarray(img), ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
+    if pw * ph <= tile * tile:
+        out, seconds = run(pipe, {**kwargs, "image": Image.fromarray(arr)}, seed, on_step)
+        return out.crop((0, 0, w * scale, h * scale)), seconds
+    x = torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 255.0
+    band = max(multiple, int(tile * overlap) // multiple * multiple)
+    n_tiles = len(tile_starts(ph, tile, band)) * len(tile_starts(pw, tile, band))
+    done_tiles, seconds = [0], [0.0]
+
+    def one_tile(t: Any) -> Any:
+        k = done_tiles[0]
+        # one bar over all tiles: step i of tile k is step k*total + i of n_tiles*total
+        step = None if on_step is None else (lambda i, total: on_step(k * total + i, n_tiles * total))
+        part = Image.fromarray((t[0].permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8))
+        y, s = run(pipe, {**kwargs, "image": part}, seed, step)
+        done_tiles[0] += 1
+        seconds[0] += s
+        return torch.from_numpy(np.asarray(y.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+
+    y = tiled(one_tile, x, tile=tile, overlap=band, scale=scale)
+    full = Image.fromarray((y[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255.0).round().astype(np.uint8))
+    return full.crop((0, 0, w * scale, h * scale)), seconds[0]
 
 
 def save_png(img: "Any", model_id: str, seed: int, keep: int = 32) -> str:

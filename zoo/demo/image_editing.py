@@ -37,6 +37,7 @@ def edit(model_id, image, prompt, negative, steps, guidance, image_guidance, sid
         side = check_side(model_id, side)
         img = common.open_image(image, common.env_int("ZOO_DEMO_MAX_UPLOAD_PIXELS", common.MAX_UPLOAD_PIXELS),
                                 what="The input image")
+        common.check_min_side(img, side_limits(model_id)[2], "The input image")
         # Latent side must divide by the VAE factor (8), and the model was trained near `side`.
         img = common.fit_side(img, side, side_limits(model_id)[2])
         steps, seed = common.check_steps(steps), common.check_seed(seed)
@@ -58,9 +59,8 @@ def build(models: Sequence[str], default: str, title: Optional[str] = None) -> g
         with gr.Row():
             with gr.Column(scale=1):
                 model = ui.model_picker(list(models), default)
-                # filepath + image_mode=None: size checked before decoding, modes converted by common.to_rgb
-                image = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"],
-                                 label="Input image", elem_id="input-image")
+                # the file reaches us undecoded: size checked before decoding, modes converted by common.to_rgb
+                image = ui.upload_image("Input image")
                 prompt = gr.Textbox(label="Instruction", lines=2, placeholder="make it look like a watercolor painting",
                                     elem_id="prompt")
                 negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry", elem_id="negative-prompt",

@@ -23,30 +23,46 @@ def scale_of(model_id: str) -> int:
 
 
 def max_input_pixels(model_id: str) -> int:
-    """Inputs up to twice the side the model was trained on (output spec.resolution); larger would
-    need tiling, so it is refused rather than risking an out-of-memory. ZOO_DEMO_MAX_PIXELS overrides."""
+    """Untiled inputs: up to twice the side the model was trained on (output spec.resolution).
+    ZOO_DEMO_MAX_PIXELS overrides."""
     side = 2 * get_spec(model_id).resolution // scale_of(model_id)
     return common.env_int("ZOO_DEMO_MAX_PIXELS", side * side)
 
 
+# Inputs above the untiled limit are upscaled in overlapping tiles (zoo.tiling) of the untiled
+# side, up to TILED_FACTOR times that side (TILED_FACTOR**2 the pixels; ZOO_DEMO_MAX_TILED_PIXELS
+# overrides); peak memory stays that of one tile, time grows with the tile count.
+TILED_FACTOR = 4
+TILE_OVERLAP = 0.25  # of the tile side: context each tile takes from its neighbours
+MIN_SIDE = 8  # the VAE and UNet work on multiples of 8 pixels
+
+
+def max_tiled_pixels(model_id: str) -> int:
+    return common.env_int("ZOO_DEMO_MAX_TILED_PIXELS", TILED_FACTOR**2 * max_input_pixels(model_id))
+
+
 def limits_text(model_id: str) -> str:
-    s, m = scale_of(model_id), max_input_pixels(model_id)
-    side = int(m**0.5)
-    return f"×{s} upscaling · input up to {m:,} pixels (e.g. {side}×{side} → {side * s}×{side * s})"
+    s, m, t = scale_of(model_id), max_input_pixels(model_id), max_tiled_pixels(model_id)
+    side, tside = int(m**0.5), int(t**0.5)
+    return (f"×{s} upscaling · input up to {m:,} pixels in one pass (e.g. {side}×{side} → {side * s}×{side * s}), "
+            f"larger ones up to {t:,} pixels in tiles (e.g. {tside}×{tside} → {tside * s}×{tside * s})")
 
 
 def upscale(model_id, image, prompt, negative, steps, guidance, noise_level, seed, techniques, progress=gr.Progress()):
     with ui.user_errors():
-        img = common.open_image(image, max_input_pixels(model_id), what="The input image")
+        img = common.open_image(image, max_tiled_pixels(model_id), what="The input image")
+        common.check_min_side(img, MIN_SIDE, "The input image")
         prompt = common.check_prompt(prompt, required=False)  # the upscaler's text is only a hint
         steps, seed = common.check_steps(steps), common.check_seed(seed)
         loaded = common.cache().get(model_id, techniques or ())
-        required = dict(image=img, num_inference_steps=steps)
+        required = dict(num_inference_steps=steps)
         if "prompt" in common.spec_params(model_id):
             required["prompt"] = prompt or ""  # upscale pipelines need a (possibly empty) prompt
         kw = common.call_kwargs(model_id, required, negative_prompt=negative, guidance_scale=float(guidance),
                                 noise_level=int(noise_level))
-        out, seconds = common.run(loaded.pipe, kw, seed, ui.progress_steps(progress))
+        tile = int(max_input_pixels(model_id) ** 0.5) // MIN_SIDE * MIN_SIDE
+        out, seconds = common.upscale_image(loaded.pipe, kw, img, scale_of(model_id), seed, tile,
+                                            TILE_OVERLAP, MIN_SIDE, ui.progress_steps(progress))
         return ui.result(out, loaded, seed, seconds)
 
 
@@ -58,10 +74,9 @@ def build(models: Sequence[str], default: str, title: Optional[str] = None) -> g
             with gr.Column(scale=1):
                 model = ui.model_picker(list(models), default)
                 limits = gr.Markdown(limits_text(default), elem_id="limits")
-                # filepath + image_mode=None: the file reaches us undecoded, so its size is checked
-                # before decoding and 16-bit / alpha images are converted correctly (common.to_rgb).
-                image = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"],
-                                 label="Low-resolution input", elem_id="input-image")
+                # The file reaches us undecoded, so its size is checked before decoding and
+                # 16-bit / alpha images are converted correctly (common.to_rgb).
+                image = ui.upload_image("Low-resolution input")
                 prompt = gr.Textbox(label="Prompt (optional)", lines=1, placeholder="a sharp photo", elem_id="prompt",
                                     visible="prompt" in params)
                 negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry",

@@ -89,6 +89,32 @@ def technique_update(model_id: str) -> Any:
     return gr.update(choices=techs, value=[], visible=bool(techs))
 
 
+class UploadImage(gr.Image):
+    """An image input whose upload reaches the app as the uploaded file's path, undecoded.
+
+    gr.Image decodes every upload with PIL before the app sees it, so a text file or a
+    20000x20000 image fails inside gradio ("Could not preprocess input component", with server
+    temp paths). The apps read the file themselves (common.open_image: the zoo's pixel limit
+    checked before decoding, clear messages). ``is_template`` keeps gr.Image's browser widget.
+    """
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Optional[str]:
+        if payload is None:
+            return None
+        if getattr(payload, "path", None):
+            return str(payload.path)
+        try:  # a pasted data: URL has no file yet: gradio writes it out
+            return super().preprocess(payload)
+        except Exception:
+            raise gr.Error("Cannot read the pasted data as an image.", print_exception=False) from None
+
+
+def upload_image(label: str, elem_id: str = "input-image") -> UploadImage:
+    return UploadImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label=label, elem_id=elem_id)
+
+
 def output_panel(model_id: str) -> tuple[gr.Image, gr.Markdown, gr.File, gr.Markdown]:
     image = gr.Image(type="pil", format="png", label="Output", elem_id="output-image", interactive=False, height=320)
     status = gr.Markdown("", elem_id="status")
