@@ -93,6 +93,7 @@ def lint(model_or_id: Union[str, Any], targets: Iterable[str] = TARGETS, compone
     """
     from ..components import component_module, example_inputs
     from ..loading import load, spec_of
+    from .npu_ready import npu_ready
     from ..registry import get_registry
 
     targets = list(targets)
@@ -113,7 +114,8 @@ def lint(model_or_id: Union[str, Any], targets: Iterable[str] = TARGETS, compone
         report.issues += static
         if static:
             continue  # example inputs cannot be made for unknown sizes
-        report.issues += lint_module(c.name, component_module(model, c), example_inputs(c), targets)
+        # lint what export writes: the component as npu_ready prepares it
+        report.issues += lint_module(c.name, *npu_ready(component_module(model, c), example_inputs(c)), targets)
     return report
 
 
@@ -136,7 +138,9 @@ def lint_module(name: str, module: Any, inputs: dict[str, Any], targets: Iterabl
         data_dependent = "data-dependent" in str(exc) or "DataDependent" in type(exc).__name__
         rule = "dynamic-control-flow" if data_dependent else "export-failed"
         return [Issue(name, "all", rule, f"torch.export cannot capture a static graph: {first[:200]}")]
-    ep = ep.run_decompositions({})
+    from .npu_ready import drop_aliases
+
+    ep = drop_aliases(ep.run_decompositions({}))  # as the Core ML converter gets it
     issues = _lint_aten(name, ep, targets)
     if "qnn" in targets and not any(i.rule == "dynamic-control-flow" for i in issues):
         issues += _lint_onnx_of(name, ep, inputs)
