@@ -25,19 +25,33 @@ class KDData:
 
     def batch(self, size: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """``size`` inputs: random latents and conditioning, t ~ U{0..T-1}, x_t from the scheduler."""
+        return self.batch_with_target(size, gen)[0]
+
+    def batch_with_target(self, size: int, gen: torch.Generator) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Inputs as ``batch`` and the denoising target for them (noise, velocity or x0, per the
+        scheduler's prediction type; flow matching: noise - x0)."""
         i = torch.randint(0, len(self.x0), (size,), generator=gen)
         j = torch.randint(0, len(self.cond), (size,), generator=gen)
         x0 = self.x0[i]
         out = {k: torch.cat([self.cond[int(n)][k] for n in j]) for k in self.cond[0]}
         if self.timestep_key is None:
             out[self.latent_key] = x0
-            return out
+            return out, x0
         t_max = int(getattr(self.scheduler.config, "num_train_timesteps", 1000))
         t = torch.randint(0, t_max, (size,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         out[self.latent_key] = noisy(self.scheduler, x0, noise, t)
         out[self.timestep_key] = t.to(self.example[self.timestep_key].dtype)
-        return out
+        return out, target(self.scheduler, x0, noise, t)
+
+
+def target(scheduler: Any, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    if not hasattr(scheduler, "add_noise"):
+        return noise - x0  # flow matching velocity
+    kind = getattr(scheduler.config, "prediction_type", "epsilon")
+    if kind == "v_prediction":
+        return scheduler.get_velocity(x0, noise, t)
+    return x0 if kind == "sample" else noise
 
 
 def noisy(scheduler: Any, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
