@@ -141,3 +141,15 @@ def test_bundle_refuses_what_a_zoo_less_machine_lacks(tmp_path, monkeypatch, lin
     mod = _module(tmp_path, monkeypatch, {"model": f"def f():\n    {line}\nclass Net:\n    pass\n"})
     with pytest.raises(NotSelfContainedError, match="model-class module may"):
         bundle_source(mod.Net)
+
+
+def test_zoo_load_of_a_pushed_folder_skips_the_build(pushed, monkeypatch):
+    """The fast path: components load by class from model_index.json (the plugin's classes via
+    _zoo_classes); building the model first would cost as much as loading it again."""
+    import zoo
+    from zoo import loading
+
+    monkeypatch.setattr(loading, "build", lambda *a, **k: (_ for _ in ()).throw(AssertionError("built")))
+    pipe = zoo.load(f"local-dir:{pushed['src']}")
+    assert type(pipe.unet).__module__ == "zoo_nanosd.unet" and zoo.spec_of(pipe).id == "nanosd-tiny"
+    assert not pipe.unet.training and pipe.config.requires_safety_checker is False
