@@ -8,7 +8,8 @@ def add_parser(sub) -> None:
     p.add_argument("--suite", default="cost", help="cost, sr, generation, or a plugin's own suite")
     p.add_argument("--random-init", action="store_true", help="build at full size with random weights (no download)")
     p.add_argument("--meta", action="store_true", help="cost on the meta device: params and MACs only, no memory")
-    p.add_argument("--out", default=None, help="a .json file or a folder (default: the results folder)")
+    p.add_argument("--out", default=None, help="a .json file or a folder (default: $ZOO_RESULTS_DIR, else the user data folder shown by "
+                   "`zoo doctor`; `--out results/` writes the repo's own records)")
     p.add_argument("--no-save", action="store_true", help="print only")
     p.add_argument("--components", nargs="*", default=None, help="cost: only these components")
     p.add_argument("--backends", nargs="*", default=None, help="cost: torch and/or onnxruntime")
