@@ -1,7 +1,8 @@
 """Weight resolution and safe loading.
 
-Order: explicit path -> local dir ($ZOO_MODELS_DIR/<id>) -> Hugging Face cache -> Hub at the
-spec's pinned revision (skipped when HF_HUB_OFFLINE=1). Only safetensors are read; a folder
+Order: explicit path -> local dir ($ZOO_MODELS_DIR/<id>) -> weights shipped inside a package
+(``spec.shipped_weights``) -> Hugging Face cache -> Hub at the spec's pinned revision (skipped
+when HF_HUB_OFFLINE=1). Only safetensors are read; a folder
 holding only pickle checkpoints is refused. Files listed in ``zoo_manifest.json`` (written
 by ``zoo push``) are checked against their sha256.
 """
@@ -70,6 +71,9 @@ def resolve(
         local = models_dir() / spec.id
         if local.is_dir() and any(local.iterdir()):
             return local
+        shipped = shipped_folder(spec)
+        if shipped is not None:
+            return shipped
     repo = repo or (spec.hub_repo if spec is not None else None)
     name = display or (spec.id if spec is not None else f"hf-hub:{repo}")
     if not repo:
@@ -165,6 +169,26 @@ def _refuse_pickle_only_snapshot(repo: str, rev: Optional[str], name: str) -> No
             f"({', '.join(p.name for p in pickles[:3])}); the zoo loads safetensors only, since unpickling can run "
             f"arbitrary code. Fetch a revision that has .safetensors, or convert them and pass "
             f"{say('weights=DIR', '--weights DIR')}.")
+
+
+def shipped_folder(spec: ModelSpec) -> Optional[Path]:
+    """The folder of weights ``spec`` ships inside its package ('package:folder'), if installed."""
+    if not spec.shipped_weights:
+        return None
+    import importlib.util
+
+    package, _, rel = spec.shipped_weights.partition(":")
+    try:
+        found = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        found = None
+    if found is None or not found.submodule_search_locations:
+        return None
+    for root in found.submodule_search_locations:
+        folder = Path(root) / rel
+        if folder.is_dir() and any(folder.iterdir()):
+            return folder
+    return None
 
 
 def _silent_tqdm():

@@ -85,6 +85,9 @@ def _weights(spec: ModelSpec, pushed: Optional[Pushed]) -> str:
             if pushed.random_init else where
     if spec.id.endswith("-tiny"):
         return "random by design (a test variant; `pretrained=False`)"
+    if spec.shipped_weights:
+        package, _, rel = spec.shipped_weights.partition(":")
+        return f"shipped inside the `{package}` package (`{rel}/`): `zoo.load(\"{spec.id}\")` works offline on a fresh install"
     if spec.hub_repo:
         rev = f" @ `{spec.revision}`" if spec.revision else ""
         return f"[`{spec.hub_repo}`]({HUB_URL}/{spec.hub_repo}){rev}"
@@ -117,7 +120,7 @@ def render_card(spec: ModelSpec, records: Optional[list] = None, pushed: Optiona
     return ModelCard.from_template(
         card_data(spec, recs, pushed), template_path=str(TEMPLATE), spec=spec, results_table=table,
         custom_classes=custom, pushed=pushed, weights=_weights(spec, pushed), random=is_random(spec, pushed),
-        load_ref=pushed.load_ref if pushed else spec.id, random_build=pushed is None and not spec.hub_repo,
+        load_ref=pushed.load_ref if pushed else spec.id, random_build=pushed is None and not spec.hub_repo and not spec.shipped_weights,
         diffusers_ref=diffusers_ref, revision=revision, remote_code=remote_code, needs_zoo=needs_zoo,
         techniques=_applicable_techniques(spec),
     )

@@ -12,11 +12,12 @@ def _generic_suites() -> dict[str, Callable[[Any, ModelSpec, dict], list[dict]]]
     from .cost import cost_suite
     from .generation import generation_suite
     from .sr import sr_suite
+    from ..proving.suite import digits_suite
 
-    return {"cost": cost_suite, "sr": sr_suite, "generation": generation_suite}
+    return {"cost": cost_suite, "sr": sr_suite, "generation": generation_suite, "digits": digits_suite}
 
 
-SUITES = ("cost", "sr", "generation")
+SUITES = ("cost", "sr", "generation", "digits")
 
 
 def evaluate(model_or_id: Any, suite: str = "cost", *, pretrained: bool = True, meta: bool = False,
