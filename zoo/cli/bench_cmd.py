@@ -2,21 +2,23 @@
 papers' figures beside them (table, JSON and Pareto plot). Offline, no weights."""
 from __future__ import annotations
 
+from .argtypes import nonneg_int, positive_int
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="cost table + Pareto plot of every registered model (no weights needed)")
     p.add_argument("--pattern", default="*", help="fnmatch pattern over model ids (default: all)")
     p.add_argument("--quick", action="store_true",
                    help="time only what is cheap: components under --budget-gmacs, else at a reduced resolution")
-    p.add_argument("--latency-res", type=int, default=None, metavar="N",
+    p.add_argument("--latency-res", type=positive_int, default=None, metavar="N",
                    help="time every component at output resolution N px (default: full size; auto in --quick)")
     p.add_argument("--no-latency", action="store_true", help="params and MACs only (meta device, seconds)")
     p.add_argument("--budget-gmacs", type=float, default=None, help="quick mode's per-call compute budget (default 10)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads while timing (default: torch's)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads while timing (default: torch's)")
     p.add_argument("--max-params-m", type=float, default=None, help="largest component to time, in M params")
     p.add_argument("--include-tiny", action="store_true", help="also bench the '-tiny' test variants")
-    p.add_argument("--repeats", type=int, default=None)
-    p.add_argument("--warmup", type=int, default=None)
+    p.add_argument("--repeats", type=positive_int, default=None)
+    p.add_argument("--warmup", type=nonneg_int, default=None)
     p.add_argument("--save-records", action="store_true", help="also merge the cost records into the results folder")
     p.add_argument("--out", default="bench-out", help="output folder (default ./bench-out)")
     p.set_defaults(func=run)

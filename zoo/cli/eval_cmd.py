@@ -1,6 +1,8 @@
 """`zoo eval ID --suite cost|sr|generation`: run an evaluation suite and write its records."""
 from __future__ import annotations
 
+from .argtypes import nonneg_int, positive_int
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a model: cost (params/MACs/latency), sr (PSNR/SSIM), generation")
@@ -13,12 +15,12 @@ def add_parser(sub) -> None:
     p.add_argument("--no-save", action="store_true", help="print only")
     p.add_argument("--components", nargs="*", default=None, help="cost: only these components")
     p.add_argument("--backends", nargs="*", default=None, help="cost: torch and/or onnxruntime")
-    p.add_argument("--downscale", type=int, default=1, help="cost: time at a resolution N times smaller")
-    p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--downscale", type=positive_int, default=1, help="cost: time at a resolution N times smaller")
+    p.add_argument("--repeats", type=positive_int, default=10)
+    p.add_argument("--warmup", type=nonneg_int, default=2)
     p.add_argument("--photos", nargs="*", default=None, help="sr: photo names (zoo.evaluate.photos.SOURCES)")
-    p.add_argument("--tile", type=int, default=128, help="sr: LR tile side (0: whole image)")
-    p.add_argument("--steps", type=int, default=None, help="sr/generation: inference steps")
+    p.add_argument("--tile", type=nonneg_int, default=128, help="sr: LR tile side (0: whole image)")
+    p.add_argument("--steps", type=positive_int, default=None, help="sr/generation: inference steps")
     p.add_argument("--teacher", default=None, help="generation: teacher id for teacher-aligned metrics")
     p.add_argument("--metrics", nargs="*", default=None, help="generation: clip_score fid ta")
     p.add_argument("--seed", type=int, default=0)

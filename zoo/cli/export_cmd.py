@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .run_cmd import positive_int
+from .argtypes import positive_int
 
 
 def add_parser(sub) -> None:

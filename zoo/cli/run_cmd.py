@@ -1,22 +1,12 @@
 """`zoo run ID PROMPT`: load a model and generate one image (the quickest end-to-end check)."""
 from __future__ import annotations
 
-import argparse
 import inspect
 import os
 import time
 from pathlib import Path
 
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1 (`--steps 0`, `-1` or `2.5` is refused in one line)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
+from .argtypes import positive_int
 
 
 def add_parser(sub) -> None:
