@@ -10,5 +10,7 @@ from diffusers import PixArtSigmaPipeline
 
 
 class MiniPixArtPipeline(PixArtSigmaPipeline):
-    def __call__(self, *args, use_resolution_binning: bool = False, **kwargs):
-        return super().__call__(*args, use_resolution_binning=use_resolution_binning, **kwargs)
+    def __call__(self, *args, use_resolution_binning: bool = False, max_sequence_length: int = 8,
+                 clean_caption: bool = False, **kwargs):
+        return super().__call__(*args, use_resolution_binning=use_resolution_binning,
+                                max_sequence_length=max_sequence_length, clean_caption=clean_caption, **kwargs)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -201,7 +202,8 @@ def train_digits_teacher(spec, config: dict[str, Any], build) -> Path:
         pipe.register_modules(vae=AutoencoderKL.from_pretrained(str(cfg.vae), use_safetensors=True))
     else:
         # One VAE for all digits teachers: its run folder is keyed by everything that defines it.
-        key = f"digits-vae-seed{cfg.seed}-steps{cfg.vae_steps}-lr{cfg.vae_lr:g}-kl{cfg.vae_kl_weight:g}-b{cfg.batch_size}"
+        arch = zlib.crc32(json.dumps(spec.config["components"]["vae"], sort_keys=True).encode())
+        key = f"digits-vae-{arch:08x}-seed{cfg.seed}-steps{cfg.vae_steps}-lr{cfg.vae_lr:g}-kl{cfg.vae_kl_weight:g}-b{cfg.batch_size}"
         train_vae(cfg, pipe.vae, work.parent / key)
     t_vae = time.perf_counter() - t0
     pipe.vae.requires_grad_(False).eval()
