@@ -695,12 +695,17 @@ def check_ip_adapter(t: Target) -> None:
     dim = 8
     g = torch.Generator().manual_seed(3)
     cfg = float(t.params["guidance_scale"].default) > 1 if "guidance_scale" in t.params else False
-    if _ip_fixture(t.stock.get(t.denoiser_name or "")) == "sd3":
-        den._load_ip_adapter_weights(sd3_ip_adapter_state_dict(den, dim))
-        embeds = torch.randn(2 if cfg else 1, 4, dim, generator=g)  # one tensor, (negative, positive) with guidance
-    else:
-        den._load_ip_adapter_weights([ip_adapter_state_dict(den, dim)])
-        embeds = [torch.randn(2 if cfg else 1, 1, dim, generator=g)]  # one per adapter
+    sd3 = _ip_fixture(t.stock.get(t.denoiser_name or "")) == "sd3"
+    sd = sd3_ip_adapter_state_dict(den, dim) if sd3 else ip_adapter_state_dict(den, dim)
+    with tempfile.TemporaryDirectory(prefix="zoo-ip-adapter-") as d:  # a file, as users get adapters
+        from safetensors.torch import save_file
+
+        save_file({f"{part}.{k}": v.contiguous() for part, tensors in sd.items() for k, v in tensors.items()},
+                  f"{d}/ip-adapter.safetensors")
+        pipe.load_ip_adapter(d, subfolder=None if sd3 else "", weight_name="ip-adapter.safetensors",
+                             image_encoder_folder=None)
+    # embeds as an image encoder would give them: (negative, positive) with guidance
+    embeds = torch.randn(2 if cfg else 1, 4, dim, generator=g) if sd3 else [torch.randn(2 if cfg else 1, 1, dim, generator=g)]
     pipe.set_ip_adapter_scale(0.0)
     same_trace("IP-Adapter at scale 0", t.run(pipe, ip_adapter_image_embeds=embeds), base, 1e-4)
     pipe.set_ip_adapter_scale(1.0)
