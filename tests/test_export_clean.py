@@ -81,3 +81,22 @@ def test_every_full_size_component_is_npu_ready(model_id):
     # Full size at random init: minutes and GBs per model (SD3.5-Medium ~10 GB); run on a big machine.
     report = lint(model_id)
     assert report.ok, report.format()
+
+
+def test_unpatchify_traces_without_rank_6_tensors():
+    from zoo.export.lint import lint_module
+
+    class Unpatchify(torch.nn.Module):  # what every diffusers DiT/PixArt/SD3 transformer ends with
+        def forward(self, tokens):
+            n, h, w, p, c = 1, 4, 4, 2, 3
+            x = tokens.reshape(n, h, w, p, p, c)
+            x = torch.einsum("nhwpqc->nchpwq", x)
+            return x.reshape(n, c, h * p, w * p)
+
+    tokens = torch.randn(1, 16, 12)
+    ref = Unpatchify()(tokens)
+    ready, x = npu_ready(Unpatchify(), {"tokens": tokens})
+    with torch.no_grad():
+        assert torch.equal(ready(**x), ref)
+    assert any(i.rule == "rank" for i in lint_module("raw", Unpatchify(), {"tokens": tokens}, ["qnn"]))
+    assert lint_module("ready", ready, x, ["qnn", "coreml"]) == []

@@ -41,9 +41,9 @@ def convert(module: Any, inputs: dict[str, Any], path: Path, precision: str = "f
     try:
         with torch.no_grad():
             ep = torch.export.export(module, (), kwargs=inputs, strict=False)
-        from .npu_ready import drop_aliases
+        from .npu_ready import clean_graph
 
-        ep = drop_aliases(ep.run_decompositions({}))  # functional ATen graph that coremltools' frontend reads
+        ep = clean_graph(ep.run_decompositions({}))  # functional ATen graph that coremltools' frontend reads
         compute = ct.precision.FLOAT32 if precision == "fp32" else ct.precision.FLOAT16
         mlmodel = ct.convert(ep, convert_to="mlprogram", minimum_deployment_target=target,
                              compute_precision=compute, outputs=[ct.TensorType(name=OUTPUT_NAME)])

@@ -138,9 +138,9 @@ def lint_module(name: str, module: Any, inputs: dict[str, Any], targets: Iterabl
         data_dependent = "data-dependent" in str(exc) or "DataDependent" in type(exc).__name__
         rule = "dynamic-control-flow" if data_dependent else "export-failed"
         return [Issue(name, "all", rule, f"torch.export cannot capture a static graph: {first[:200]}")]
-    from .npu_ready import drop_aliases
+    from .npu_ready import clean_graph
 
-    ep = drop_aliases(ep.run_decompositions({}))  # as the Core ML converter gets it
+    ep = clean_graph(ep.run_decompositions({}))  # as the Core ML converter gets it
     issues = _lint_aten(name, ep, targets)
     if "qnn" in targets and not any(i.rule == "dynamic-control-flow" for i in issues):
         issues += _lint_onnx_of(name, ep, inputs)

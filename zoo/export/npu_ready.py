@@ -6,6 +6,9 @@ way on-device exporters of CLIP and UNets prepare them:
 - transformers modules run their eager attention path while traced: the SDPA path builds
   its causal mask as a boolean tensor that the ONNX exporter lowers with IsNaN (not on the
   QNN HTP list), the eager path adds a float mask built with where();
+- the transformers' unpatchify (``einsum("nhwpqc->nchpwq")`` on a rank-6 view, in every
+  diffusers DiT/PixArt/SD3 transformer) is traced as rank-4 reshapes and permutes, and chains
+  of views are folded, so no rank-6 tensor is left (HTP kernels are 4-D);
 - no-op ``aten.alias`` nodes are dropped from the exported ATen graph (coremltools has no
   handler for them).
 """
@@ -41,7 +44,7 @@ def _eager_attention_module():
             self.component_name = getattr(inner, "component_name", None)
 
         def forward(self, **inputs: Any) -> Any:
-            with eager_attention(self.inner):
+            with eager_attention(self.inner), rank4_unpatchify():
                 return self.inner(**inputs)
 
     return EagerAttentionModule
@@ -67,6 +70,55 @@ def eager_attention(module: Any) -> Iterator[None]:
     finally:
         for m, impl in configs:
             m.set_attn_implementation(impl)
+
+
+UNPATCHIFY = "nhwpqc->nchpwq"
+
+
+@contextlib.contextmanager
+def rank4_unpatchify() -> Iterator[None]:
+    """Within the block, ``torch.einsum("nhwpqc->nchpwq", x)`` is computed through rank-4 tensors
+    (the same values: a pure permutation); other equations go to torch's einsum."""
+    import torch
+
+    original = torch.einsum
+
+    def einsum(equation: str, *operands: Any) -> Any:
+        if equation.replace(" ", "") == UNPATCHIFY and len(operands) == 1 and operands[0].dim() == 6:
+            x = operands[0]
+            n, h, w, p, q, c = x.shape
+            y = x.reshape(n * h, w, p, q * c).permute(0, 2, 1, 3)  # (n*h, p, w, q*c)
+            y = y.reshape(n, h * p, w * q, c).permute(0, 3, 1, 2)  # (n, c, h*p, w*q)
+            return y.reshape(n, c, h, p, w, q)  # the caller's next reshape folds this view away
+        return original(equation, *operands)
+
+    torch.einsum = einsum
+    try:
+        yield
+    finally:
+        torch.einsum = original
+
+
+def clean_graph(ep: Any) -> Any:
+    """The exported ATen graph as the NPU converters should get it: aliases dropped, view chains folded."""
+    return fold_views(drop_aliases(ep))
+
+
+def fold_views(ep: Any) -> Any:
+    """``view(view(x, a), b)`` -> ``view(x, b)``: an intermediate shape (e.g. rank 6) never materialises."""
+    import torch
+
+    views = {torch.ops.aten.view.default, torch.ops.aten._unsafe_view.default}
+    graph = ep.graph_module.graph
+    for node in list(graph.nodes):
+        src = node.args[0] if node.op == "call_function" and node.target in views else None
+        if isinstance(src, torch.fx.Node) and src.op == "call_function" and src.target in views:
+            node.args = (src.args[0], *node.args[1:])
+            if not src.users:
+                graph.erase_node(src)
+    graph.lint()
+    ep.graph_module.recompile()
+    return ep
 
 
 def drop_aliases(ep: Any) -> Any:
