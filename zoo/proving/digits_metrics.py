@@ -124,15 +124,17 @@ def prompt_accuracy(images: Any, labels: Sequence[Any]) -> float:
 def frechet_distance(feats_a: Any, feats_b: Any) -> float:
     """Fréchet distance between Gaussians fit to two feature sets (rows are samples)."""
     import numpy as np
-    from scipy import linalg
 
     if len(feats_a) < 2 or len(feats_b) < 2:
         raise ZooError("the Fréchet distance needs at least two images on each side")
     mu_a, mu_b = feats_a.mean(0), feats_b.mean(0)
     ca, cb = np.cov(feats_a, rowvar=False), np.cov(feats_b, rowvar=False)
-    covmean, _ = linalg.sqrtm(ca @ cb, disp=False)
-    covmean = covmean.real
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2.0 * np.trace(covmean))
+    # tr sqrt(ca cb) = sum of sqrt eigenvalues of the symmetric PSD sqrt(ca) cb sqrt(ca): stable
+    # when few samples leave the covariances singular (where sqrtm(ca @ cb) warns and goes complex).
+    w, v = np.linalg.eigh(ca)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cb @ root_a), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2.0 * tr_covmean)
 
 
 def digits_frechet(images: Any, reference: str = "held_out") -> float:
