@@ -6,6 +6,7 @@ Imported only by the task app modules, i.e. only when an app is built.
 from __future__ import annotations
 
 import contextlib
+import types
 from typing import Any, Callable, Optional, Sequence
 
 import gradio as gr
@@ -89,30 +90,29 @@ def technique_update(model_id: str) -> Any:
     return gr.update(choices=techs, value=[], visible=bool(techs))
 
 
-class UploadImage(gr.Image):
+def _upload_preprocess(self: Any, payload: Any) -> Optional[str]:
+    if payload is None:
+        return None
+    if getattr(payload, "path", None):
+        return str(payload.path)
+    try:  # a pasted data: URL has no file yet: gradio writes it out
+        return gr.Image.preprocess(self, payload)
+    except Exception:
+        raise gr.Error("Cannot read the pasted data as an image.", print_exception=False) from None
+
+
+def upload_image(label: str, elem_id: str = "input-image") -> gr.Image:
     """An image input whose upload reaches the app as the uploaded file's path, undecoded.
 
     gr.Image decodes every upload with PIL before the app sees it, so a text file or a
     20000x20000 image fails inside gradio ("Could not preprocess input component", with server
-    temp paths). The apps read the file themselves (common.open_image: the zoo's pixel limit
-    checked before decoding, clear messages). ``is_template`` keeps gr.Image's browser widget.
+    temp paths); the apps read the file themselves (common.open_image: the zoo's pixel limit
+    checked before decoding). The instance's preprocess is replaced rather than subclassing
+    gr.Image: gradio writes a .pyi stub beside the source of every Component subclass.
     """
-
-    is_template = True
-
-    def preprocess(self, payload: Any) -> Optional[str]:
-        if payload is None:
-            return None
-        if getattr(payload, "path", None):
-            return str(payload.path)
-        try:  # a pasted data: URL has no file yet: gradio writes it out
-            return super().preprocess(payload)
-        except Exception:
-            raise gr.Error("Cannot read the pasted data as an image.", print_exception=False) from None
-
-
-def upload_image(label: str, elem_id: str = "input-image") -> UploadImage:
-    return UploadImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label=label, elem_id=elem_id)
+    image = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"], label=label, elem_id=elem_id)
+    image.preprocess = types.MethodType(_upload_preprocess, image)
+    return image
 
 
 def output_panel(model_id: str) -> tuple[gr.Image, gr.Markdown, gr.File, gr.Markdown]:
