@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from olah_endpoint import SKIP_REASON, child_env, commit_repo, olah_cli, run_child, serve
+from olah_endpoint import child_env, commit_repo, olah_cli, run_child, serve
 
 ORG, NAME = "zoo-test", "nanosd-tiny"
 # Runs in a child where importing zoo (or any zoo_* plugin) fails, as on a machine without it.
@@ -30,13 +30,14 @@ PLAIN = textwrap.dedent('''
     import numpy as np, torch
     from diffusers import DiffusionPipeline
     torch.set_num_threads(1)
-    pipe = DiffusionPipeline.from_pretrained(REF, trust_remote_code=True, use_safetensors=True, **KW)
-    assert "zoo" not in sys.modules
-    assert type(pipe.unet).__name__ == "NanoSDUNet" and type(pipe.vae).__name__ == "NanoSDTinyVAE"
-    pipe.set_progress_bar_config(disable=True)
-    img = pipe("a red cube on a table", num_inference_steps=2, height=64, width=64, output_type="np",
-               generator=torch.Generator().manual_seed(0)).images
-    np.save(OUT, img)
+    for ref, kw, out in LOADS:  # a folder, then (with olah) a Hub repo over HTTP
+        pipe = DiffusionPipeline.from_pretrained(ref, trust_remote_code=True, use_safetensors=True, **kw)
+        assert "zoo" not in sys.modules
+        assert type(pipe.unet).__name__ == "NanoSDUNet" and type(pipe.vae).__name__ == "NanoSDTinyVAE"
+        pipe.set_progress_bar_config(disable=True)
+        img = pipe("a red cube on a table", num_inference_steps=2, height=64, width=64, output_type="np",
+                   generator=torch.Generator().manual_seed(0)).images
+        np.save(out, img)
 ''')
 
 
@@ -64,9 +65,8 @@ def pushed(tmp_path_factory):
     return {"base": base, "src": src, "reference": ref}
 
 
-def _plain(ref: str, out: Path, env: dict, **kw) -> None:
-    code = f"REF, OUT, KW = {ref!r}, {str(out)!r}, {kw!r}\n" + PLAIN
-    run_child(code, env, timeout=300)
+def _plain(loads: list, env: dict) -> None:
+    run_child(f"LOADS = {loads!r}\n" + PLAIN, env, timeout=300)
 
 
 def test_push_ships_component_code(pushed):
@@ -82,23 +82,21 @@ def test_push_ships_component_code(pushed):
     assert "trust_remote_code=True" in (src / "README.md").read_text()
 
 
-def test_plain_diffusers_loads_folder_without_zoo(pushed, tmp_path):
+def test_plain_diffusers_loads_folder_and_hub_repo_without_zoo(pushed, tmp_path):
+    """One child without the zoo loads the pushed folder and, when olah is installed, the same
+    repo served over HTTP; both give zoo.load's image."""
     import numpy as np
 
-    out = tmp_path / "plain.npy"
-    _plain(str(pushed["src"]), out, {**child_env("http://127.0.0.1:9", tmp_path / "hf", offline=True)})
-    np.testing.assert_allclose(np.load(out), pushed["reference"], rtol=0, atol=1e-5)
-
-
-@pytest.mark.skipif(olah_cli() is None, reason=SKIP_REASON)
-def test_plain_diffusers_loads_hub_repo_without_zoo(pushed, tmp_path):
-    import numpy as np
-
-    sha = commit_repo(pushed["src"], "nanosd-tiny")
-    out = tmp_path / "hub.npy"
-    with serve(pushed["base"], f"{ORG}/{NAME}", sha) as url:
-        _plain(f"{ORG}/{NAME}", out, child_env(url, tmp_path / "hf"), revision="main")
-    np.testing.assert_allclose(np.load(out), pushed["reference"], rtol=0, atol=1e-5)
+    folder_out, hub_out = str(tmp_path / "folder.npy"), str(tmp_path / "hub.npy")
+    loads = [(str(pushed["src"]), {}, folder_out)]
+    if olah_cli() is None:
+        _plain(loads, child_env("http://127.0.0.1:9", tmp_path / "hf", offline=True))
+    else:
+        sha = commit_repo(pushed["src"], "nanosd-tiny")
+        with serve(pushed["base"], f"{ORG}/{NAME}", sha) as url:
+            _plain(loads + [(f"{ORG}/{NAME}", {"revision": "main"}, hub_out)], child_env(url, tmp_path / "hf"))
+        np.testing.assert_allclose(np.load(hub_out), pushed["reference"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.load(folder_out), pushed["reference"], rtol=0, atol=1e-5)
 
 
 def _module(tmp_path: Path, monkeypatch, files: dict[str, str]):
