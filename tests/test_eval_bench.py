@@ -8,7 +8,8 @@ from zoo.cli import main
 
 def test_bench_cli_on_tiny_pattern(tmp_path, capsys):
     out = tmp_path / "bench"
-    rc = main(["bench", "--pattern", "sd15-tiny", "--quick", "--repeats", "1", "--warmup", "0", "--out", str(out)])
+    rc = main(["bench", "--pattern", "nanosd-tiny", "--quick", "--repeats", "1", "--warmup", "0", "--threads", "1",
+               "--out", str(out)])
     assert rc == 0
     for name in ("bench.md", "bench.json", "records.json", "pareto.png"):
         assert (out / name).stat().st_size > 0
@@ -18,9 +19,14 @@ def test_bench_cli_on_tiny_pattern(tmp_path, capsys):
     assert set(rows) == {"text_encoder", "unet", "vae_decoder", "vae_encoder"}
     assert rows["unet"]["backbone"] and rows["unet"]["params"] > 0 and rows["unet"]["macs"] > rows["unet"]["attention_macs"] > 0
     assert all(r["latency_ms"] > 0 for r in rows.values())  # tiny: everything fits the quick budget
+    # timed in rounds beside its teacher's denoiser (sd15-tiny, not in the pattern): ratio recorded
+    assert rows["unet"]["teacher"] == "sd15-tiny" and rows["unet"]["teacher_ratio"] > 0
+    assert data["threads"] == 1 and "load_before" in data and "load_after" in data
     md = (out / "bench.md").read_text()
-    assert "| sd15-tiny | unet * |" in md
-    assert "sd15-tiny" in capsys.readouterr().out
+    assert "| nanosd-tiny | unet * |" in md and "x sd15-tiny |" in md and "pinned to 1" in md
+    assert "nanosd-tiny" in capsys.readouterr().out
+    recs = json.loads((out / "records.json").read_text())
+    assert any(r["metric"] == "latency_ratio_to_teacher" and r["settings"]["teacher"] == "sd15-tiny" for r in recs)
 
 
 def test_tiny_variants_are_skipped_by_default():
@@ -43,3 +49,17 @@ def test_reported_figures_split_per_component():
 def test_pareto_front():
     pts = [(1, 5), (2, 2), (3, 3), (5, 1), (2, 6)]
     assert pareto_front(pts) == [0, 1, 3]
+
+
+def test_pareto_panels_never_mix_resolutions():
+    from zoo.bench import Row
+    from zoo.bench.plot import _panels
+
+    rows = [Row("a", "unet", "t", params=10, macs=10**9, backbone=True, resolution=512),
+            Row("b", "unet", "t", params=20, macs=2 * 10**9, backbone=True, resolution=1024, latency_ms=5.0,
+                latency_macs=10**8, latency_res=256),
+            Row("c", "unet", "t", params=5, macs=3 * 10**9, backbone=True, resolution=512, latency_ms=4.0,
+                latency_macs=10**8, latency_res=128)]
+    titles = [p[0] for p in _panels(rows)]
+    assert titles == ["Denoiser size vs compute, 512px", "Denoiser size vs compute, 1024px",
+                      "Measured CPU latency, timed at 128px", "Measured CPU latency, timed at 256px"]
