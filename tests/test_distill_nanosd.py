@@ -156,15 +156,26 @@ def test_every_card_choice_names_a_real_config_field():
         parse_config({"option_sets": {"encoder": ["R"]}})
 
 
-def test_tafid_features_and_distance():
-    """taFID's distance is ~0 for the same images and grows when the student's differ."""
-    import numpy as np
+def test_tafid_scores_a_student_against_the_teacher():
+    """taFID (search_fidelity='tafid') with the proving ground's digit features: ~0 for the
+    teacher's own UNet, large for a perturbed one."""
+    import copy
+    from types import SimpleNamespace
 
-    from zoo_nanosd.tafid import frechet, inception_available, resolve_features
+    import torch
+
+    from zoo_nanosd.tafid import TaFID, inception_available, resolve_features
+    from zoo_nanosd.train import parse_config
 
     assert resolve_features("auto") == ("inception" if inception_available() else "digits")
-    rng = np.random.default_rng(0)
-    ref = [(rng.random((32, 32, 3)) * 255).astype(np.uint8) for _ in range(12)]
-    far = [np.clip(im.astype(int) // 4, 0, 255).astype(np.uint8) for im in ref]
-    same = frechet(ref, ref, "digits")
-    assert abs(same) < 1e-6 and frechet(far, ref, "digits") > same + 1e-3
+    torch.manual_seed(0)
+    pipe = zoo.build("nanosd-tiny")
+    cfg = parse_config({"resolution": 32, "tafid_features": "digits", "tafid_steps": 2, "search_fidelity": "tafid"})
+    run = SimpleNamespace(pipe=pipe, cfg=cfg, spec=zoo.get_spec("nanosd-tiny"), n_train=2,
+                          data={"meta": {"prompts": ["a", "b", "a red fox", "a cat", "a dog", "a car"]}})
+    tafid = TaFID(run)
+    other = copy.deepcopy(pipe.unet)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    assert abs(tafid(pipe.unet)) < 1e-3 < 1.0 < tafid(other)

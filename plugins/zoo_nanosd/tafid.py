@@ -66,7 +66,7 @@ class TaFID:
         from zoo.evaluate.generation import generate
 
         run = self.run
-        pipe = StableDiffusionPipeline(**{**run.pipe.components, "unet": unet})
+        pipe = StableDiffusionPipeline(**{**run.pipe.components, "unet": unet}, requires_safety_checker=False)
         pipe.set_progress_bar_config(disable=True)
         size = self.cfg.resolution or run.spec.resolution
         return generate(pipe, self.prompts, seed=self.cfg.seed + 999, steps=self.cfg.tafid_steps, size=size,
