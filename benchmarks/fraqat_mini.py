@@ -62,7 +62,9 @@ def run(args) -> list[dict]:
     torch.manual_seed(args.seed)
     teacher = zoo.load(args.model, pretrained=not args.random_init, progress=False)
     spec = zoo.spec_of(teacher)
-    name = next(n for n in ("transformer", "unet") if hasattr(teacher, n))
+    from zoo.capabilities import denoiser_name
+
+    name = denoiser_name(teacher)
     comp = spec.component(name)
     labels = [d for _ in range(args.samples_per_class) for d in range(10)]
     ref = sample_digits(teacher, labels, steps=args.sample_steps, seed=args.seed, progress=False)
