@@ -20,7 +20,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 QUICK = {"block_steps": 6, "finetune_steps": 4, "trials": 5, "startup": 3, "capture_batches": 2,

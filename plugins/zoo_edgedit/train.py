@@ -24,7 +24,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from zoo import ModelSpec, ZooError
-from zoo.distill.config import AlignConfig, BlockDistillConfig, CaptureConfig, SearchConfig, TrainConfig, validate
+from zoo.distill import AlignConfig, BlockDistillConfig, CaptureConfig, SearchConfig, TrainConfig, validate
 
 STAGES = ("block", "search", "finetune")
 SCHEDULE_KEYS = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule")
@@ -199,8 +199,6 @@ class Run:
 
     # -- proxies and students --------------------------------------------------------------
     def block_spec(self, index: int, option: str) -> dict[str, Any]:
-        from .space import arch_to_blocks
-
         arch = ["full"] * self.n_layers
         arch[index] = option
         return next(b for b in self._blocks(arch) if b["source"] == index)
@@ -276,8 +274,7 @@ def _load_teacher(spec: ModelSpec, cfg: EdgeDiTTrainConfig) -> Any:
 # ------------------------------------------------------------------------------ stages
 def stage_block(run: Run) -> dict[str, Any]:
     """Capture the teacher's block and pair I/O, then distil every proxy (sharded across ranks)."""
-    from zoo.distill import capture_and_distill
-    from zoo.distill.align import ddpm
+    from zoo.distill import capture_and_distill, ddpm
 
     cfg = run.cfg
     stages = sorted({c.stage for c in run.candidates()})
@@ -370,8 +367,7 @@ def stage_finetune(run: Run) -> dict[str, Any]:
     """Fine-tune the chosen student end to end; save the pipeline and the numbers."""
     import torch
 
-    from zoo.distill import align_student, load_weights, train
-    from zoo.distill.align import ddpm
+    from zoo.distill import align_student, ddpm, load_weights, train
 
     from .space import canonical
 
