@@ -68,3 +68,18 @@ def test_recipe_errors_are_one_line(tmp_path, capsys, yaml, match):
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_shipped_schedules_are_valid_and_found_by_the_technique():
+    from zoo_attnreuse.schedules import SHIPPED, load_schedule, schedule_name
+
+    files = sorted(SHIPPED.glob("*.json"))
+    assert files, "the plugin ships PHAST schedules for the proving-ground teachers"
+    for f in files:
+        data = json.loads(f.read_text())
+        assert f.name == schedule_name(data["model"], data["sampler"], data["steps"], data["reuse_count"])
+        assert len(data["reuse_steps"]) == data["reuse_count"] and 0 not in data["reuse_steps"]
+        assert max(data["reuse_steps"]) < data["steps"] and data["psnr"] >= data["hurry_psnr"]
+        assert data["calibration"]["pretrained"] is True  # searched on trained weights, not random ones
+        assert load_schedule(data["model"], data["sampler"], data["steps"], data["reuse_count"]) == data
+    assert any(f.name.startswith("mini-sd--") for f in files)
