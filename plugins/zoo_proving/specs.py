@@ -15,11 +15,14 @@ TINY_NOTE = "Random weights by design: runs the same code paths as {id} in well 
 
 CHOICES = {
     "latent": Choice(value="AutoencoderKL 32x32x3 -> 4x8x8, trained on the digits",
-                     why="latent space at 8x8 keeps each teacher's CPU training to a few minutes"),
-    "sampler": Choice(value="DDIMScheduler", why="few-step deterministic sampling over SD's scaled-linear schedule"),
+                     why="latent space at 8x8 keeps each teacher's CPU training to a few minutes",
+                     field="train config: vae_steps, vae_lr, vae_kl_weight"),
+    "sampler": Choice(value="DDIMScheduler", why="few-step deterministic sampling over SD's scaled-linear schedule",
+                      field="config: scheduler"),
     "training": Choice(value="AdamW, lr 2e-3 cosine to 10%, batch 64, 1,500 steps, condition dropped 10%",
                        why="a high learning rate and few steps to fit the CPU budget; the dropped condition "
-                           "trains the unconditional branch of classifier-free guidance"),
+                           "trains the unconditional branch of classifier-free guidance",
+                       field="train config: steps, lr, batch_size, uncond_prob"),
 }
 
 
@@ -71,7 +74,8 @@ def all_specs() -> list[ModelSpec]:
                       choices=CHOICES, export_targets=["onnx"])
         out.append(ModelSpec(
             id=mid, summary=f"{what} {MINIATURE.format(data=DATA)}", shipped_weights=f"{PACKAGE}:weights/{mid}",
-            config={**pipeline_config(kind), "kind": kind}, tags=["proving-ground", "miniature", "digits", "teacher"],
+            config={**pipeline_config(kind), "kind": kind, "example_prompt": "a handwritten digit 7", "example_class": 7},
+            tags=["proving-ground", "miniature", "digits", "teacher"],
             **common))
         out.append(ModelSpec(
             id=f"{mid}-tiny", summary=f"{mid} at toy widths. {TINY_NOTE.format(id=mid)}",

@@ -72,8 +72,10 @@ def run_info(args) -> int:
     print(f"  {spec.summary}")
     if spec.aliases:
         print(f"  aliases:   {', '.join(spec.aliases)}")
-    hub = f"{spec.hub_repo}@{spec.revision or 'main'}" if spec.hub_repo else "- (no weights published)"
+    hub = f"{spec.hub_repo}@{spec.revision or 'main'}" if spec.hub_repo else "-" if spec.shipped_weights else "- (no weights published)"
     print(f"  hub:       {hub}")
+    if spec.shipped_weights:
+        print(f"  weights:   shipped inside the package ({spec.shipped_weights})")
     print(f"  base:      {spec.base_model or '-'}   license: {spec.license}")
     if spec.paper:
         print(f"  paper:     {spec.paper.title} ({spec.paper.url or spec.paper.venue or ''})")
