@@ -42,6 +42,12 @@ def _with(pipe, config):
         zoo_attnreuse.remove(pipe)
 
 
+def test_plugin_contract():
+    from zoo.testing import check_plugin
+
+    check_plugin("attention-reuse")  # loads, technique declared with its hooks, listing imports no torch
+
+
 def test_registered_and_applied_through_zoo_load():
     import zoo_attnreuse
 

@@ -6,11 +6,19 @@ HURRY and PHAST policies, for the zoo's UNets and transformers.
     zoo_attnreuse.remove(pipe)                       # the original attention processors again
     zoo train mini-sd --recipe phast --config phast.yaml   # search a PHAST schedule (stored as JSON)
 
-Registering imports no torch; the processor, controller and search load when used.
+Importing it imports no torch or diffusers: they load inside the functions that use them.
 """
 from __future__ import annotations
 
 from zoo import Choice, PaperRef, TechniqueSpec, hookimpl
+
+from .controller import Controller, apply, controller_of, remove
+from .phast import neighbours, phast_schedule, search
+from .processor import ReuseAttnProcessor, attention_map
+from .schedules import hurry, load_schedule, parse_config
+
+__all__ = ["apply", "remove", "controller_of", "Controller", "ReuseAttnProcessor", "attention_map", "hurry",
+           "load_schedule", "parse_config", "search", "neighbours", "phast_schedule"]
 
 PAPER = PaperRef(
     title="Fast Sampling Through The Reuse Of Attention Maps In Diffusion Models", arxiv="2401.01008", year=2024,
@@ -45,21 +53,6 @@ CHOICES = {
                              why="a schedule is only valid for the model and sampler it was searched on"),
 }
 
-_LAZY = {
-    "apply": "controller", "remove": "controller", "controller_of": "controller", "Controller": "controller",
-    "ReuseAttnProcessor": "processor", "attention_map": "processor", "hurry": "schedules",
-    "load_schedule": "schedules", "parse_config": "schedules", "search": "phast", "neighbours": "phast",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 @hookimpl
 def register_techniques(register):
     register(TechniqueSpec(
@@ -72,8 +65,6 @@ def register_techniques(register):
 
 @hookimpl
 def apply_technique(technique, spec, model, config):
-    from .controller import apply
-
     apply(model, config, model_id=spec.id)
     return model
 
