@@ -17,11 +17,14 @@ def lora_graph(model: Any, spec: Any, component: str) -> tuple[LoRAGraph, dict]:
     return LoRAGraph(mod, lora_layers(inner)), inputs
 
 
-def export_lora_graph(model: Any, spec: Any, component: str, path: Path, opset: int = 18) -> dict[str, Any]:
-    """Write ``path`` (.onnx): base weights as constants, ``lora_A__*`` / ``lora_B__*`` inputs."""
+def export_lora_graph(model: Any, spec: Any, component: str, path: Path, opset: int = 18,
+                      inputs: Optional[dict] = None) -> dict[str, Any]:
+    """Write ``path`` (.onnx): base weights as constants, ``lora_a__*`` / ``lora_b__*`` inputs; the
+    base inputs at the spec's static shapes unless ``inputs`` gives example tensors."""
     from zoo.export.onnx_export import export_onnx
 
-    graph, inputs = lora_graph(model, spec, component)
+    graph, spec_inputs = lora_graph(model, spec, component)
+    inputs = spec_inputs if inputs is None else inputs
     bank = LoRABank(getattr(graph.component, "inner", graph.component))
     zeros = graph.lora_inputs(bank.buffers(None))
     Path(path).parent.mkdir(parents=True, exist_ok=True)

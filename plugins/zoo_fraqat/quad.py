@@ -120,21 +120,28 @@ def finetune(model: Any, bank: LoRABank, name: str, original: LoRA, enc: Encodin
     return losses
 
 
-def quad(model: Any, bank: LoRABank, originals: dict[str, LoRA], batch: Batch, *, calibration_batches: int = 4,
-         batch_size: int = 8, steps: int = 50, lr: float = 1e-3, lam: float = 1.0, w_bits: float = 8,
-         a_bits: float = 16, seed: int = 0, progress: bool = True, denoise_weight: float = 1.0) -> QuadResult:
-    """Sensitivity of every LoRA, the anchor's shared encodings, fine-tune of the others under them."""
+def shared_profile(model: Any, bank: LoRABank, batch: Batch, *, calibration_batches: int = 4, batch_size: int = 8,
+                   w_bits: float = 8, a_bits: float = 16, seed: int = 0) -> QuadResult:
+    """Sensitivity of every LoRA, the anchor (most sensitive) and its encodings, the shared profile."""
     batches = _fixed_batches(batch, calibration_batches, batch_size, seed)
     scores = {n: sensitivity(model, bank, n, batches, w_bits, a_bits) for n in bank.names}
     anchor = max(scores, key=scores.get)
     bank.use(anchor)
     set_quant(bank.layers, None)
     enc = calibrate(bank.layers, lambda: [model(**x) for x, _ in batches])
-    result = QuadResult(qss=scores, anchor=anchor, encodings=enc)
+    return QuadResult(qss=scores, anchor=anchor, encodings=enc)
+
+
+def quad(model: Any, bank: LoRABank, originals: dict[str, LoRA], batch: Batch, *, calibration_batches: int = 4,
+         batch_size: int = 8, steps: int = 50, lr: float = 1e-3, lam: float = 1.0, w_bits: float = 8,
+         a_bits: float = 16, seed: int = 0, progress: bool = True, denoise_weight: float = 1.0) -> QuadResult:
+    """The shared profile, then every LoRA but the anchor fine-tuned under its encodings."""
+    result = shared_profile(model, bank, batch, calibration_batches=calibration_batches, batch_size=batch_size,
+                            w_bits=w_bits, a_bits=a_bits, seed=seed)
     for n in bank.names:
-        if n != anchor:
-            result.finetune_loss[n] = finetune(model, bank, n, originals[n], enc, batch, steps, lr, lam, batch_size,
-                                               w_bits, a_bits, seed, progress, denoise_weight)
+        if n != result.anchor:
+            result.finetune_loss[n] = finetune(model, bank, n, originals[n], result.encodings, batch, steps, lr, lam,
+                                               batch_size, w_bits, a_bits, seed, progress, denoise_weight)
     return result
 
 
@@ -156,3 +163,38 @@ def shared_error(model: Any, bank: LoRABank, name: str, teacher_lora: LoRA, enc:
         out = [model(**x) for x, _ in batches]
         set_quant(layers, None)
     return float(torch.stack([torch.nn.functional.mse_loss(a, b) for a, b in zip(out, ref)]).mean())
+
+
+def train_lora(model: Any, bank: LoRABank, rank: int, batch: Batch, steps: int, lr: float, batch_size: int = 8,
+               seed: int = 0, progress: bool = True, desc: str = "LoRA") -> tuple[LoRA, list[float]]:
+    """Train a rank-``rank`` LoRA on every LoRA-input layer by the denoising loss (full precision,
+    base frozen); up factors start at zero, down factors small random, as LoRA does."""
+    from tqdm.auto import tqdm
+
+    layers = bank.layers
+    g = torch.Generator().manual_seed(seed)
+    params = {n: (torch.nn.Parameter(torch.zeros(m.out_features, rank)),
+                  torch.nn.Parameter(torch.randn(rank, m.in_features, generator=g) / m.in_features ** 0.5))
+              for n, m in layers.items()}
+    opt = torch.optim.Adam([p for ab in params.values() for p in ab], lr=lr)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    set_quant(layers, None)
+    losses = []
+    for step in tqdm(range(steps), desc=desc, disable=not progress):
+        x, target = batch(batch_size, torch.Generator().manual_seed(seed * 104729 + step))
+        for n, (A, B) in params.items():
+            m = layers[n]
+            m.graph_AB = (_pad(A, m.out_features, m.rank), _pad(B, m.rank, m.in_features))
+        try:
+            out = model(**x)
+        finally:
+            for n in params:
+                layers[n].graph_AB = None
+        pred = out[:, : target.shape[1]] if out.shape[1] == 2 * target.shape[1] else out
+        loss = torch.nn.functional.mse_loss(pred, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return {n: (A.detach(), B.detach()) for n, (A, B) in params.items()}, losses
