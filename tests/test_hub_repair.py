@@ -4,8 +4,6 @@ what differs from the recorded sha256, and the load then gives the original outp
 one-line errors of damaged plain diffusers folders and of download timeouts."""
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from .. import atomic  # marker/summary files: complete or absent (resume reads them)
 from ..errors import ZooError
 from .checkpoint import load_tensors, save_tensors
 from .tree import map_tensors
@@ -102,8 +103,8 @@ def capture_stage_io(
         state.wait_for_everyone()
     if rank == 0:
         counts = {s: len(list(stage_dir(out_dir, s).glob("b*.safetensors"))) for s in stage_names}
-        index.write_text(json.dumps({"stages": list(stage_names), "n_batches": n_batches, "items": counts,
-                                     "dtype": dtype}, indent=1))
+        atomic.write_text(index, json.dumps({"stages": list(stage_names), "n_batches": n_batches, "items": counts,
+                                             "dtype": dtype}, indent=1))
     if state is not None:
         state.wait_for_everyone()
     return {s: StageDataset(stage_dir(out_dir, s)) for s in stage_names}

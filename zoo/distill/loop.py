@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from .. import atomic  # marker/summary files: complete or absent (resume reads them)
 from ..errors import ZooError
 from .checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint, save_weights
 from .config import TrainConfig
@@ -144,8 +145,8 @@ def train(
         save_weights(run_dir / f"{name}.safetensors", m)
     result = TrainResult(run_dir=run_dir, steps=step, final_loss=_mean(losses[-cfg.log_every:]), losses=losses,
                          resumed_from=start)
-    (run_dir / DONE).write_text(json.dumps({"steps": step, "final_loss": result.final_loss, "losses": losses,
-                                            "resumed_from": start}, indent=1))
+    atomic.write_text(run_dir / DONE, json.dumps({"steps": step, "final_loss": result.final_loss, "losses": losses,
+                                                  "resumed_from": start}, indent=1))
     for m in modules.values():
         m.eval()
     return result

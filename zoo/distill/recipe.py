@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping, Sequence
 
+from .. import atomic  # marker/summary files: complete or absent (resume reads them)
 from ..errors import ZooError
 from .config import BlockDistillConfig, CaptureConfig
 
@@ -31,7 +32,7 @@ def run_stages(out: Path, todo: Sequence[str], stages: Mapping[str, Callable[[],
             log[stage] = stages[stage]()
         state.wait_for_everyone()
         if main:
-            done.write_text(json.dumps(log.get(stage, {}), indent=1, default=str))
+            atomic.write_text(done, json.dumps(log.get(stage, {}), indent=1, default=str))
     return log
 
 
@@ -65,5 +66,5 @@ def capture_and_distill(model: Any, stage_names: Sequence[str], candidates: Sequ
     res = distill_blocks(candidates, data, bcfg, resume=resume, progress=progress, state=state)
     summary = {name: r.final_loss for name, r in res.items()}
     if state is None or state.is_main_process:
-        (out / "blocks" / "summary.json").write_text(json.dumps(summary, indent=1))
+        atomic.write_text(out / "blocks" / "summary.json", json.dumps(summary, indent=1))
     return summary

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+from .. import atomic  # marker/summary files: complete or absent (resume reads them)
 from ..errors import ZooError
 from ..evaluate.pareto import pareto_front
 from .config import SearchConfig
@@ -141,7 +142,7 @@ def _result(evaluated: list[Evaluated], cfg: SearchConfig, out: Path) -> SearchR
         best = min(feasible, key=lambda e: (e.metrics[cfg.cost], e.metrics[cfg.fidelity]))
     res = SearchResult(evaluated, pareto, best)
     res.json_path = out / "search.json"
-    res.json_path.write_text(json.dumps({
+    atomic.write_text(res.json_path, json.dumps({
         "config": json.loads(cfg.model_dump_json()),
         "objectives": [cfg.fidelity, cfg.cost],
         "pareto": [asdict(e) for e in pareto],
