@@ -2,6 +2,7 @@
 KD training through a schedule, packed 4-bit weights round-tripping through zoo.load."""
 import pytest
 import torch
+from fraqat_helpers import Inner
 
 import zoo
 
@@ -103,18 +104,10 @@ def test_qdq_export_of_carried_quantisation(tmp_path):
     for m in layers.values():
         m.freeze()
 
-    class Wrap(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.inner = mod
-
-        def forward(self, x):
-            return self.inner(x)
-
     x = {"x": torch.randn(2, 16)}
     with torch.no_grad():
-        ref = Wrap()(**x)
-    info = export_carried("toy", Wrap(), x, ref, tmp_path, ExportRequest(precision="w4a8"), False)
+        ref = Inner(mod)(**x)
+    info = export_carried("toy", Inner(mod), x, ref, tmp_path, ExportRequest(precision="w4a8"), False)
     model = onnx.load(str(tmp_path / "toy.onnx"))
     ops = [n.op_type for n in model.graph.node]
     assert ops.count("QuantizeLinear") == 2 and ops.count("DequantizeLinear") == 4
@@ -148,3 +141,12 @@ def test_export_w4a8_through_zoo_export(trained, tmp_path):
 def test_missing_packed_file_is_clear(tmp_path):
     with pytest.raises(zoo.WeightsNotFoundError, match="no packed FraQAT weights"):
         zoo.load(TINY, pretrained=False, techniques={"fraqat": {"weights": str(tmp_path / "none.safetensors")}})
+
+
+def test_plugin_contract():
+    from zoo.testing import check_plugin
+
+    check_plugin("fraqat")
+    t = zoo.get_registry().technique("fraqat")
+    assert "fraqat" in t.recipes and t.choices["per_channel"].value is False
+    assert zoo.get_registry().technique("lora-inputs").choices["rank"].why

@@ -1,21 +1,10 @@
 """The FraQAT ablation script's plumbing on the proving ground's tiny pixart (random weights:
 this checks the script runs end to end and prints every row, not the paper's claim)."""
-import sys
-from pathlib import Path
-
-import pytest
-
-import zoo
+from fraqat_helpers import benchmark
 
 
 def test_fraqat_mini_plumbing(capsys, tmp_path):
-    if "mini-pixart-tiny" not in zoo.list_models("mini-*"):
-        pytest.skip("the proving ground's mini-pixart-tiny is not registered in this checkout")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    try:
-        import fraqat_mini
-    finally:
-        sys.path.pop(0)
+    fraqat_mini = benchmark("fraqat_mini", needs="mini-pixart-tiny")
     out = tmp_path / "rows.json"
     assert fraqat_mini.main(["--model", "mini-pixart-tiny", "--random-init", "--steps-per-epoch", "1", "--batch", "2",
                              "--kd-per-digit", "1", "--kd-steps", "2", "--calibration-samples", "4",

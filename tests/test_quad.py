@@ -2,6 +2,7 @@
 with that LoRA merged; the loaded pipeline switches LoRA by name without rebuilding."""
 import pytest
 import torch
+from fraqat_helpers import Inner
 
 import zoo
 
@@ -62,16 +63,8 @@ def test_one_onnx_graph_matches_each_merged_lora_toy(tmp_path):
     net = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.GELU(), torch.nn.Linear(32, 32), torch.nn.GELU(),
                               torch.nn.Linear(32, 8)).eval()
 
-    class Wrap(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.inner = net
-
-        def forward(self, x):
-            return self.inner(x)
-
     layers = add_lora_inputs(net, RANK, ["^0$", "^2$", "^4$"])
-    graph = LoRAGraph(Wrap(), layers)
+    graph = LoRAGraph(Inner(net), layers)
     bank = LoRABank(net)
     x = {"x": torch.randn(3, 16)}
     export_onnx(graph, {**x, **graph.lora_inputs(bank.buffers(None))}, tmp_path / "toy.onnx")

@@ -81,6 +81,23 @@ def _pad(t: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     return torch.nn.functional.pad(t, (0, cols - t.shape[1], 0, rows - t.shape[0]))
 
 
+def forward_with(model: Any, layers: dict[str, LoRAInputLinear], params: LoRA, x: dict) -> torch.Tensor:
+    """``model(**x)`` with trainable (unpadded) LoRA factors fed to the layers, padded to their rank."""
+    for n, (A, B) in params.items():
+        m = layers[n]
+        m.graph_AB = (_pad(A, m.out_features, m.rank), _pad(B, m.rank, m.in_features))
+    try:
+        return model(**x)
+    finally:
+        for n in params:
+            layers[n].graph_AB = None
+
+
+def _eps(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The prediction part of the output (learned-sigma models emit twice the channels)."""
+    return out[:, : target.shape[1]] if out.shape[1] == 2 * target.shape[1] else out
+
+
 def finetune(model: Any, bank: LoRABank, name: str, original: LoRA, enc: Encodings, batch: Batch, steps: int,
              lr: float, lam: float = 1.0, batch_size: int = 8, w_bits: float = 8, a_bits: float = 16,
              seed: int = 0, progress: bool = True, denoise_weight: float = 1.0) -> list[float]:
@@ -101,16 +118,9 @@ def finetune(model: Any, bank: LoRABank, name: str, original: LoRA, enc: Encodin
         with torch.no_grad():
             teacher = model(**x)
         set_quant(layers, enc, w_bits, a_bits)
-        for n, (A, B) in params.items():
-            m = layers[n]
-            m.graph_AB = (_pad(A, m.out_features, m.rank), _pad(B, m.rank, m.in_features))
-        try:
-            out = model(**x)
-        finally:
-            for n in params:
-                layers[n].graph_AB = None
-        pred = out[:, : target.shape[1]] if out.shape[1] == 2 * target.shape[1] else out  # learned-sigma outputs
-        loss = denoise_weight * torch.nn.functional.mse_loss(pred, target) + lam * torch.nn.functional.mse_loss(out, teacher)
+        out = forward_with(model, layers, params, x)
+        loss = denoise_weight * torch.nn.functional.mse_loss(_eps(out, target), target) + \
+            lam * torch.nn.functional.mse_loss(out, teacher)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -183,16 +193,8 @@ def train_lora(model: Any, bank: LoRABank, rank: int, batch: Batch, steps: int, 
     losses = []
     for step in tqdm(range(steps), desc=desc, disable=not progress):
         x, target = batch(batch_size, torch.Generator().manual_seed(seed * 104729 + step))
-        for n, (A, B) in params.items():
-            m = layers[n]
-            m.graph_AB = (_pad(A, m.out_features, m.rank), _pad(B, m.rank, m.in_features))
-        try:
-            out = model(**x)
-        finally:
-            for n in params:
-                layers[n].graph_AB = None
-        pred = out[:, : target.shape[1]] if out.shape[1] == 2 * target.shape[1] else out
-        loss = torch.nn.functional.mse_loss(pred, target)
+        out = forward_with(model, layers, params, x)
+        loss = torch.nn.functional.mse_loss(_eps(out, target), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
