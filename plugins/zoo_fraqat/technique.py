@@ -54,7 +54,9 @@ def run_training(spec: Any, model: Any, module: Any, name: str, cfg: FraQATConfi
     data = pipeline_kd_data(model, spec, name, prompts[: cfg.kd_prompts], cfg.kd_steps, cfg.seed, cfg.progress)
     comp = spec.component(name)
     result = train_fraqat(module, lambda m: component_module(m, comp), data, cfg)
-    if cfg.out_dir is not None:
+    from accelerate import PartialState
+
+    if cfg.out_dir is not None and PartialState().is_main_process:  # one writer under accelerate launch
         save_packed(module, Path(cfg.out_dir) / PACKED_FILE,
                     extra={"model_id": spec.id, "component": name, "schedule": cfg.schedule, "epochs": cfg.epochs,
                            "stages": [s.__dict__ for s in result.stages]})

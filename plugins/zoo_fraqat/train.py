@@ -41,13 +41,15 @@ def train_fraqat(denoiser: torch.nn.Module, call: Any, data: KDData, cfg: FraQAT
     ``call(module)`` wraps a denoiser into a module whose ``forward(**inputs)`` returns its
     output tensor (``zoo.components.component_module``).
     """
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
     from tqdm.auto import tqdm
 
     teacher = call(copy.deepcopy(denoiser)).eval().requires_grad_(False)
     layers = quantize_linears(denoiser, cfg.schedule[0], cfg.act_bits, cfg.per_channel)
     student = call(denoiser).train()
-    acc = Accelerator(cpu=not torch.cuda.is_available())
+    # some denoisers hold parameters a given call does not use (optional conditions)
+    acc = Accelerator(cpu=not torch.cuda.is_available(),
+                      kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     opt = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=cfg.lr)
     student, opt = acc.prepare(student, opt)
     teacher.to(acc.device)
