@@ -230,3 +230,18 @@ def test_image_to_image_run_counts_only_the_calls_left_after_strength(sd):
         zoo_attnreuse.remove(i2i)
     assert ctrl.total == STEPS // 2 and ctrl.reuse_steps() == [2, 3]
     assert [set(s.values()) for s in ctrl.trace] == [{"compute"}, {"cache"}, {"reuse"}, {"reuse"}]
+
+
+def test_applies_to_every_tiny_model_it_declares():
+    """Every -tiny model the technique claims has diffusers attention layers it wraps (and unwraps)."""
+    import zoo_attnreuse
+
+    t = zoo.get_registry().technique("attention-reuse")
+    ids = [m for m in zoo.list_models("*-tiny") if t.applies(zoo.get_spec(m))]
+    assert {"sd15-tiny", "nanosd-tiny", "pixart-sigma-tiny", "mini-sd-tiny", "mini-pixart-tiny"} <= set(ids)
+    for mid in ids:
+        pipe = zoo.build(mid)
+        ctrl = zoo_attnreuse.apply(pipe, {}, model_id=mid)
+        assert ctrl.originals and not ctrl.skipped, mid
+        zoo_attnreuse.remove(pipe)
+        assert zoo_attnreuse.controller_of(pipe) is None
