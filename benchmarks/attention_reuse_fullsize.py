@@ -31,6 +31,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ids", nargs="+", default=["sd15", "nanosd-m"])
     ap.add_argument("--attention", default="both", choices=["both", "self", "cross"])
+    ap.add_argument("--caching-output", default="sdpa", choices=["sdpa", "map"],
+                    help="caching step's output: the stock kernel (exact) or A V from the formed map")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
@@ -42,7 +44,8 @@ def main() -> None:
     from zoo.evaluate.records import machine_description
 
     print(f"{machine_description()}, torch threads {torch.get_num_threads()}, batch 1, fp32, random weights; "
-          f"{args.repeats} interleaved rounds after one warm-up round; attention reused: {args.attention}\n")
+          f"{args.repeats} interleaved rounds after one warm-up round; attention reused: {args.attention}, "
+          f"caching step output: {args.caching_output}\n")
     print("| model | latent | compute step ms | caching step ms | reuse step ms | reuse / compute | "
           "SDPA share of compute step (profiler) | map cache (MiB) | layers reusing |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -54,7 +57,8 @@ def main() -> None:
         _, inputs = component_modules(pipe, names=[name])[name]
         call_inputs = {k: v for k, v in inputs.items()}
         share, _ = attention_share(unet, call_inputs)
-        ctrl = zoo_attnreuse.apply(unet, {"policy": "steps", "steps": [1], "attention": args.attention}, model_id=mid)
+        reuse_cfg = {"policy": "steps", "steps": [1], "attention": args.attention, "caching_output": args.caching_output}
+        ctrl = zoo_attnreuse.apply(unet, reuse_cfg, model_id=mid)
         times = {"compute": [], "cache": [], "reuse": []}
         peak = 0
         with torch.no_grad():
@@ -64,7 +68,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 unet(**call_inputs)
                 t_compute = time.perf_counter() - t0
-                ctrl.cfg = zoo_attnreuse.parse_config({"policy": "steps", "steps": [1], "attention": args.attention})
+                ctrl.cfg = zoo_attnreuse.parse_config(reuse_cfg)
                 ctrl.begin(2)
                 t0 = time.perf_counter()
                 unet(**call_inputs)  # step 0: compute + cache the maps

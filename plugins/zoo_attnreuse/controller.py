@@ -41,7 +41,10 @@ def _supported_processors() -> tuple:
 
 
 class Controller:
-    """Per-run state: the step index, every layer's reuse steps, and the cached maps."""
+    """Per-run state: the step index, every layer's reuse steps, and the cached maps.
+
+    ``cfg`` may be replaced between runs (schedules, caching_output: read when a run begins / per
+    call); which layers are wrapped (the self/cross toggle) is fixed when the technique is applied."""
 
     def __init__(self, denoiser: Any, cfg: ReuseConfig, pipe: Any = None, model_id: str = ""):
         from diffusers.models.attention_processor import Attention
@@ -68,7 +71,7 @@ class Controller:
         self.peak_bytes = 0
         self.trace: list[dict[str, str]] = []  # per denoiser call of the last run: layer -> mode
         for name, (mod, orig) in self.originals.items():
-            mod.set_processor(ReuseAttnProcessor(self, name, orig, cfg.caching_output))
+            mod.set_processor(ReuseAttnProcessor(self, name, orig))
         self._hooks = [denoiser.register_forward_pre_hook(self._before_call, with_kwargs=True),
                        denoiser.register_forward_hook(self._after_call)]
 

@@ -15,11 +15,10 @@ COMPUTE, CACHE, REUSE = "compute", "cache", "reuse"
 class ReuseAttnProcessor:
     """Wraps a layer's original processor; mirrors diffusers' AttnProcessor2_0 on cache/reuse steps."""
 
-    def __init__(self, controller: Any, name: str, original: Any, caching_output: str = "sdpa"):
+    def __init__(self, controller: Any, name: str, original: Any):
         self.controller = controller
         self.name = name
         self.original = original
-        self.caching_output = caching_output
 
     # Same signature as AttnProcessor2_0: Attention.forward filters cross_attention_kwargs by it.
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, *args, **kwargs):
@@ -67,7 +66,7 @@ class ReuseAttnProcessor:
                 key = attn.norm_k(key)
             amap = attention_map(query, key, attention_mask)
             self.controller.store(self.name, amap)
-            if self.caching_output == "sdpa":  # the stock kernel: this step's output is bit-identical
+            if self.controller.cfg.caching_output == "sdpa":  # the stock kernel: this step's output is bit-identical
                 out = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask, dropout_p=0.0, is_causal=False)
             else:  # the paper's formulation: out = A V from the map just formed
                 out = torch.matmul(amap, value)
