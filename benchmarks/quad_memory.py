@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,8 @@ def main(argv=None) -> int:
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--max-n", type=int, default=10)
     p.add_argument("--no-rss", action="store_true", help="skip the peak-memory processes")
+    p.add_argument("--rss-n", type=int, nargs="*", default=None, help="measure peak memory only at these N")
+    p.add_argument("--repeats", type=int, default=1, help="peak-memory runs per (mode, N); the median is printed")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     rows = []
@@ -138,9 +141,11 @@ def main(argv=None) -> int:
         for n in range(1, args.max_n + 1):
             dm, ds = n * sizes["merged_graph"], sizes["shared_graph"] + n * sizes["lora"]
             row = {"n": n, "disk_merged": dm, "disk_shared": ds, "disk_ratio": dm / ds}
-            if not args.no_rss:
-                # interleaved: merged then shared for each N, in fresh processes
-                row["rss_merged_mb"], row["rss_shared_mb"] = peak_mb(folder, "merged", n), peak_mb(folder, "shared", n)
+            if not args.no_rss and (not args.rss_n or n in args.rss_n):
+                # interleaved (merged, shared, merged, shared ...) in fresh processes; medians
+                runs = [(peak_mb(folder, "merged", n), peak_mb(folder, "shared", n)) for _ in range(args.repeats)]
+                row["rss_merged_mb"] = statistics.median(r[0] for r in runs)
+                row["rss_shared_mb"] = statistics.median(r[1] for r in runs)
                 row["rss_ratio"] = row["rss_merged_mb"] / row["rss_shared_mb"]
             rows.append(row)
             rss = (f"{row['rss_merged_mb']:14.2f} {row['rss_shared_mb']:14.2f} {row['rss_ratio']:6.2f}"
