@@ -6,8 +6,9 @@ text-to-image), each with a ``-tiny`` random-init variant. Photo teachers (``min
 ``mini-sr``) live in ``photo_models`` (specs(), build(spec), train(spec, config), optional
 eval(spec, model, suite, config)), wired in by model id here.
 
-Registering the specs imports no torch. ``zoo_proving.MiniPixArtPipeline`` loads on first
-access (diffusers finds it through a saved pipeline's model_index.json).
+Registering the specs imports no torch. ``zoo_proving.MiniPixArtPipeline`` and
+``MiniSRPipeline`` load on first access (diffusers finds them through a saved pipeline's
+model_index.json, and the demos read their call arguments).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from zoo import hookimpl
 
 from .specs import all_specs
 
-_LAZY = {"MiniPixArtPipeline": "pixart_pipeline"}
+_LAZY = {"MiniPixArtPipeline": "pixart_pipeline", "MiniSRPipeline": "sr_pipeline"}
 
 
 def __getattr__(name: str):

@@ -78,7 +78,7 @@ PIXART = {
 PIXART_TINY = {**PIXART, "num_attention_heads": 2, "attention_head_dim": 8, "num_layers": 1, "cross_attention_dim": 16,
                "caption_channels": T5_TEXT_TINY["d_model"]}
 
-PIPELINE_CLASSES = {"sd": "StableDiffusionPipeline", "dit": "DiTPipeline", "pixart": "PixArtSigmaPipeline"}
+PIPELINE_CLASSES = {"sd": "StableDiffusionPipeline", "dit": "DiTPipeline", "pixart": "MiniPixArtPipeline"}
 
 
 def pipeline_config(kind: str, tiny: bool = False) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def build_component(cfg: dict[str, Any]) -> Any:
 
 def build_pipeline(config: dict[str, Any]) -> Any:
     comps = {name: build_component(c) for name, c in config["components"].items()}
-    if config["pipeline_class"] == "PixArtSigmaPipeline":
+    if config["pipeline_class"] == "MiniPixArtPipeline":
         from .pixart_pipeline import MiniPixArtPipeline
 
         return MiniPixArtPipeline(**comps)

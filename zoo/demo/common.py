@@ -273,18 +273,24 @@ def fit_side(img: "Any", side: int, multiple: int) -> "Any":
 
 # -- running ---------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
-def pipeline_params(pipeline_class: str) -> frozenset:
-    """Arguments a diffusers pipeline's __call__ takes (to show only the controls it uses)."""
+def pipeline_params(pipeline_class: str, plugin: str = "") -> frozenset:
+    """Arguments a pipeline's __call__ takes (to show only the controls it uses): a diffusers
+    class, or one the owning ``plugin``'s package exports (e.g. zoo_proving.MiniPixArtPipeline)."""
     import diffusers
 
     cls = getattr(diffusers, pipeline_class, None)
+    if cls is None and plugin:
+        from ..plugins import get_plugin_manager
+
+        cls = getattr(get_plugin_manager().pm.get_plugin(plugin), pipeline_class, None)
     if cls is None:
         return frozenset()
     return frozenset(inspect.signature(cls.__call__).parameters)
 
 
 def spec_params(model_id: str) -> frozenset:
-    return pipeline_params(get_spec(model_id).pipeline_class or "")
+    spec = get_spec(model_id)
+    return pipeline_params(spec.pipeline_class or "", spec.plugin or "")
 
 
 def call_kwargs(model_id: str, required: dict, **optional: Any) -> dict:
