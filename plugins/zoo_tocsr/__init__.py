@@ -37,3 +37,10 @@ def build_model(spec):
 
     comps = {name: build_component(c) for name, c in spec.config["components"].items()}
     return TOCSRPipeline(**comps, **spec.config.get("pipeline_kwargs", {}))
+
+
+@hookimpl
+def train_model(spec, config):
+    from .train import train_tocsr
+
+    return train_tocsr(spec, config)

@@ -78,6 +78,10 @@ def all_specs() -> list[ModelSpec]:
                   components=_components(TEACHER_UNET, 16), choices={**CHOICES, "blocks": X4_CHOICE}, resolution=512,
                   reported={"unet_params_m": 130.0}, tags=tags,
                   config=pipeline_config(TEACHER_UNET, VAE_F8C16, expand(TOCSR_X4)), **common),
+        ModelSpec(id="tocsr-teacher-tiny", summary="TOC-SR teacher tiny: the expanded teacher's classes at toy widths, "
+                  "random weights by design: the teacher of the recipe's tests.", components=_components(TINY_UNET, 16),
+                  choices=dict(CHOICES), resolution=64, tags=tags + ["teacher", "tiny", "test"],
+                  config=pipeline_config(TINY_UNET, VAE_TINY, {}), **common),
         ModelSpec(id="tocsr-x4-tiny", summary="TOC-SR x4 tiny: the tocsr-x4 classes and surrogate blocks at toy widths, "
                   "random weights by design: for tests.", components=_components(TINY_UNET, 16),
                   choices={**CHOICES, "blocks": X4_CHOICE}, resolution=64, tags=tags + ["tiny", "test"],
