@@ -37,6 +37,9 @@ def test_shipped_phast_schedule_beats_hurry_on_held_out_seeds(mini_sd):
     hurry = _psnr_of(mini_sd, ctrl, {"policy": "hurry", "reuse": 10}, conds, reference)
     phast = _psnr_of(mini_sd, ctrl, {"policy": "phast", "reuse": 10}, conds, reference)
     shipped = zoo_attnreuse.load_schedule("mini-sd", "DDIMScheduler", 20, 10)
+    assert shipped["denoiser_sha256"] == harness.denoiser_fingerprint(mini_sd), (
+        "mini-sd's weights changed since its PHAST schedule was searched: re-run `python "
+        "benchmarks/attention_reuse_mini.py --save plugins/zoo_attnreuse/schedules`")
     assert ctrl.reuse_steps() == shipped["reuse_steps"] != list(range(10, 20))
     assert phast >= hurry, f"held-out PSNR: PHAST {phast:.2f} dB < HURRY {hurry:.2f} dB"
 

@@ -47,6 +47,7 @@ def test_recipe_through_zoo_train_writes_a_schedule_the_technique_uses(tmp_path,
     data = json.loads(path.read_text())
     assert (data["model"], data["sampler"], data["steps"], data["reuse_count"]) == ("sd15-tiny", "DDIMScheduler", 4, 2)
     assert len(data["reuse_steps"]) == 2 and data["psnr"] >= data["hurry_psnr"] and data["evaluations"] <= 4
+    assert len(data["denoiser_sha256"]) == 64
 
     pipe = zoo.load("sd15-tiny", pretrained=False, techniques={"attention-reuse": {"policy": "phast", "reuse": 2}})
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
@@ -81,5 +82,6 @@ def test_shipped_schedules_are_valid_and_found_by_the_technique():
         assert len(data["reuse_steps"]) == data["reuse_count"] and 0 not in data["reuse_steps"]
         assert max(data["reuse_steps"]) < data["steps"] and data["psnr"] >= data["hurry_psnr"]
         assert data["calibration"]["pretrained"] is True  # searched on trained weights, not random ones
+        assert len(data["denoiser_sha256"]) == 64  # names the weights it was searched on
         assert load_schedule(data["model"], data["sampler"], data["steps"], data["reuse_count"]) == data
     assert any(f.name.startswith("mini-sd--") for f in files)

@@ -85,3 +85,18 @@ def use_sampler(pipe: Any, sampler: Optional[str]) -> Any:
             raise ZooError(f"unknown sampler {sampler!r}: name a diffusers scheduler class, e.g. DDIMScheduler")
         pipe.scheduler = cls.from_config(pipe.scheduler.config)
     return pipe
+
+
+def denoiser_fingerprint(pipe: Any) -> str:
+    """sha256 of the UNet / transformer weights: a stored schedule names the weights it was searched on."""
+    import hashlib
+
+    import torch
+
+    from .controller import denoiser_of
+
+    h = hashlib.sha256()
+    for name, t in sorted(denoiser_of(pipe).state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

@@ -136,6 +136,7 @@ def phast_schedule(pipe: Any, model_id: str, conds: list, *, steps: int, reuse: 
     return {
         "technique": "attention-reuse", "policy": "phast", "model": model_id, "sampler": type(pipe.scheduler).__name__,
         "steps": total, "num_inference_steps": steps, "reuse_count": reuse, **found,
+        "denoiser_sha256": harness.denoiser_fingerprint(pipe),
         "calibration": {"conditions": list(conds), "seed": seed, **render_kw, "attention": attention,
                         "caching_output": caching_output},
         "search_seconds": round(time.perf_counter() - t0, 1),
