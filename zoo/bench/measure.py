@@ -77,6 +77,10 @@ class TeacherCall:
     component: ComponentSpec
     module: Any
 
+    @property
+    def params_m(self) -> float:
+        return sum(p.numel() for p in self.module.parameters()) / 1e6
+
     def inputs_at(self, resolution: int) -> Optional[dict[str, Any]]:
         """Inputs for the teacher's output resolution ``resolution`` px (None if it does not divide)."""
         from ..components import example_inputs
@@ -97,7 +101,7 @@ def materialise_teacher(counted: Counted) -> Optional[TeacherCall]:
     from ..loading import build
 
     bb = backbone_name(counted.spec)
-    if bb is None or bb not in counted.plans:
+    if bb is None or bb not in counted.plans or (counted.rows[bb].params or 0) * 4 > 0.4 * _available_bytes():
         return None
     model = build(counted.spec, empty=True)
     comp = counted.spec.component(bb)
@@ -117,19 +121,38 @@ def time_model(counted: Counted, cfg: BenchConfig, cache: dict[str, Any], teache
 
     spec, rows = counted.spec, counted.rows
     model = build(spec, empty=True)  # parameters on meta, buffers real: materialise what is timed
-    for chunk in _chunks(counted, cfg.max_params_m):
-        _time_chunk(spec, rows, chunk, model, cfg, cache, teacher)
+    teacher_m = teacher.params_m if teacher is not None else 0.0
+    for chunk in _chunks(counted, cfg.max_params_m - teacher_m):
+        size = sum((rows[n].params or 0) / 1e6 for n in chunk)
+        # the teacher rides along only if both fit in the memory free now (other processes use it too)
+        fits = teacher is not None and (size + teacher_m) * 4e6 < 0.6 * _available_bytes()
+        if teacher is not None and not fits:
+            bb = backbone_name(spec)
+            if bb in chunk:
+                rows[bb].latency_note = "; ".join(x for x in [rows[bb].latency_note, "no teacher ratio: not enough "
+                                                             "free memory to hold both"] if x)
+        _time_chunk(spec, rows, chunk, model, cfg, cache, teacher if fits else None)
     del model
     gc.collect()
 
 
-def _chunks(counted: Counted, max_params_m: float) -> list[dict[str, int]]:
-    """Planned components in groups whose weights fit in memory together (each timed in rounds)."""
+def _available_bytes() -> float:
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except ImportError:
+        return float("inf")
+
+
+def _chunks(counted: Counted, budget_m: float) -> list[dict[str, int]]:
+    """Planned components in groups whose weights fit ``budget_m`` M params together (each group
+    timed in rounds); a component larger than the budget is a group of its own."""
     out: list[dict[str, int]] = []
     size = 0.0
     for name, factor in counted.plans.items():
         p = (counted.rows[name].params or 0) / 1e6
-        if not out or size + p > max_params_m:
+        if not out or size + p > budget_m:
             out.append({})
             size = 0.0
         out[-1][name] = factor
