@@ -92,3 +92,10 @@ def test_training_options_fail_in_one_line(tmp_path, capsys, yaml, extra, match)
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_plugin_contract():
+    from zoo.testing import check_plugin
+
+    ids = {s.id for s in check_plugin("proving", conformance=False)}
+    assert {"mini-sd", "mini-dit", "mini-pixart", "mini-sd-tiny", "mini-dit-tiny", "mini-pixart-tiny"} <= ids
