@@ -100,3 +100,13 @@ def test_unpatchify_traces_without_rank_6_tensors():
         assert torch.equal(ready(**x), ref)
     assert any(i.rule == "rank" for i in lint_module("raw", Unpatchify(), {"tokens": tokens}, ["qnn"]))
     assert lint_module("ready", ready, x, ["qnn", "coreml"]) == []
+
+
+def test_bad_export_argument_is_one_line():
+    from zoo.errors import ZooError
+    from zoo.export import export
+
+    for bad in ({"palettize_bits": 5}, {"precision": "int3"}, {"calibration_samples": 0}):
+        with pytest.raises(ZooError) as exc:
+            export("sd15-tiny", pretrained=False, **bad)
+        assert "\n" not in str(exc.value) and next(iter(bad)) in str(exc.value)

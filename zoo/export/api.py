@@ -24,7 +24,7 @@ def export(model_or_id: Union[str, Any], request: Optional[ExportRequest] = None
     from ..plugins import get_plugin_manager
     from ..registry import get_registry
 
-    request = request or ExportRequest(**fields)
+    request = request or _request(fields)
     model = None
     if isinstance(model_or_id, str):
         spec = spec or get_registry().get(model_or_id)
@@ -53,6 +53,18 @@ def export(model_or_id: Union[str, Any], request: Optional[ExportRequest] = None
 
     return export_generic(spec, model, request, pretrained=pretrained if isinstance(model_or_id, str) else None,
                           progress=progress, client=client)
+
+
+def _request(fields: dict[str, Any]) -> ExportRequest:
+    """An ExportRequest from keyword arguments; a bad value is one line naming the argument."""
+    from pydantic import ValidationError
+
+    try:
+        return ExportRequest(**fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ())) or "request"
+        raise ZooError(f"export argument {where}={err.get('input')!r}: {err.get('msg')}") from None
 
 
 def _check(spec: ModelSpec, request: ExportRequest) -> None:
