@@ -54,7 +54,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         paper = PAPER.get(mid)
         ref_note = f"   paper: {paper['iphone_ane']}x ANE, {paper['s25_hexagon']}x Hexagon" if paper else ""
         print(f"{mid:16s} median {med[mid]:9.1f} ms  (min {min(times[mid]):9.1f}, max {max(times[mid]):9.1f})  "
-              f"speed-up vs {ref}: {med[ref] / med[mid]:.2f}x{ref_note}")
+              f"speed-up vs {ref}: {med[ref] / med[mid]:.2f}x median, {min(times[ref]) / min(times[mid]):.2f}x min"
+              f"{ref_note}")
+    try:
+        import os
+
+        print(f"load average (1, 5, 15 min) after the run: {os.getloadavg()}: ratios are noise where it exceeds the cores")
+    except OSError:
+        pass
     return {m: med[ref] / med[m] for m in args.ids}
 
 
