@@ -11,6 +11,9 @@ Both runs go through ``zoo.distill.train``: every step draws its batch and noise
 generator seeded by (seed, step), so the same seed gives the same weights, and a killed run
 resumes exactly from its checkpoint (``--resume``). Options (config file or ``zoo train``
 flags) are ``DigitsTrainConfig``'s fields.
+
+    zoo train mini-sd --out plugins/zoo_proving/weights/mini-sd    # the shipped weights
+    zoo train mini-dit --out runs/mini-dit                          # reuses the VAE run above
 """
 from __future__ import annotations
 
