@@ -152,7 +152,10 @@ def quantize_linears(module: nn.Module, w_bits: float, a_bits: Optional[float] =
         elif isinstance(m, QuantLinear):
             out[name] = m
     if not out:
-        raise ZooError(f"{type(module).__name__} has no nn.Linear layers to quantise")
+        taken = {type(m).__name__ for m in module.modules() if isinstance(m, nn.Linear)}
+        raise ZooError(f"{type(module).__name__} has no nn.Linear layers to quantise"
+                       + (f": they are {', '.join(sorted(taken))} already (apply fraqat alone, or use QUAD's "
+                          "shared encodings for LoRA-input layers)" if taken else ""))
     return out
 
 

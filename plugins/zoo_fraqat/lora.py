@@ -71,7 +71,10 @@ def add_lora_inputs(module: nn.Module, rank: int, targets: Optional[list[str]] =
             m.__class__ = LoRAInputLinear
             out[name] = m.setup_lora(rank)
     if not out:
-        raise ZooError(f"no linear layer of {type(module).__name__} matches the LoRA targets {targets}")
+        taken = {type(m).__name__ for m in module.modules() if isinstance(m, nn.Linear) and type(m) is not nn.Linear}
+        raise ZooError(f"no linear layer of {type(module).__name__} matches the LoRA targets {targets}"
+                       + (f" (its linear layers are {', '.join(sorted(taken))} already: apply lora-inputs before "
+                          "any other technique that replaces them)" if taken else ""))
     return out
 
 
