@@ -78,7 +78,7 @@ def run(args) -> dict:
     from zoo.export.parity import compare
 
     torch.manual_seed(args.seed)
-    pipe = zoo.load(args.model, pretrained=not args.random_init, progress=False,
+    pipe = zoo.load(args.model, pretrained=not args.random_init, weights=args.weights, progress=False,
                     techniques={"lora-inputs": {"rank": args.rank, "targets": TARGETS}})
     spec = zoo.spec_of(pipe)
     pipe.set_progress_bar_config(disable=True)
@@ -137,6 +137,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="mini-edit")
     p.add_argument("--random-init", action="store_true", help="random weights (plumbing check, not evidence)")
+    p.add_argument("--weights", default=None, help="a folder of the model's weights (default: resolved by zoo.load)")
     p.add_argument("--rank", type=int, default=4)
     p.add_argument("--steps", type=int, default=150, help="LoRA training and QUAD fine-tune steps per LoRA")
     p.add_argument("--lr", type=float, default=3e-3)
