@@ -41,6 +41,12 @@ def build_model(spec):
 
 @hookimpl
 def train_model(spec, config):
+    if spec.id == "tocsr-x4-mini":
+        from zoo.distill import validate
+
+        from .mini import MiniConfig, train_mini
+
+        return train_mini(validate(MiniConfig, dict(config or {}), "tocsr-x4-mini training config"))
     from .train import train_tocsr
 
     return train_tocsr(spec, config)

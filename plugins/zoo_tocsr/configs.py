@@ -28,3 +28,15 @@ SCHEDULER = {
     "num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
     "clip_sample": False, "set_alpha_to_one": False, "steps_offset": 1,
 }
+
+# tocsr-x4-mini [choice]: the tiny UNet layout (tocsr-x4's block choices) on an f2c16 VAE for 32x32 patches.
+MINI_UNET = {**TINY_UNET, "sample_size": 16}
+MINI_VAE = {
+    "in_channels": 3, "out_channels": 3, "latent_channels": 16, "layers_per_block": 1, "norm_num_groups": 8,
+    "down_block_types": ["DownEncoderBlock2D"] * 2, "up_block_types": ["UpDecoderBlock2D"] * 2,
+    "block_out_channels": [32, 32], "act_fn": "silu", "sample_size": 32, "mid_block_add_attention": False,
+    "scaling_factor": 1.0,
+}
+MINI_TIMESTEP = 49  # [choice] sqrt(alpha_bar) ~ 0.97: near-identity start, the UNet's eps term ~0.22x
+
+

@@ -108,18 +108,21 @@ class TOCSRPipeline(DiffusionPipeline):
         if tile is None:
             budget = memory_budget_mb if memory_budget_mb is not None else 2048.0
             tile = tile_for_budget(budget, self.config.mb_per_lr_pixel, context=context, align=2)
+        show = not getattr(self, "_progress_bar_config", {}).get("disable", False)
         out = context_tiled(self.upscale_tensor, lr, tile=int(tile), context=int(context), scale=self.config.scale,
-                            align=2, progress=len(images) == 1 and max(h, w) > 2 * int(tile))
+                            align=2, progress=show and max(h, w) > 2 * int(tile))
         s = self.config.scale
         out = out[..., : h * s, : w * s]
+        # in place: a large output is the biggest buffer of a tiled call; no full-size temporaries
         if output_type == "pt":
-            result: Any = (out + 1) / 2
+            result: Any = out.add_(1).div_(2)
         elif output_type == "np":  # float in [0, 1], as diffusers pipelines return it
-            result = ((out + 1) / 2).permute(0, 2, 3, 1).numpy()
+            result = out.add_(1).div_(2).permute(0, 2, 3, 1).numpy()
         else:
             from PIL import Image
 
-            arr = ((out + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+            arr = out.add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+            del out
             result = [Image.fromarray(a) for a in arr]
         if not return_dict:
             return (result,)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoo import Choice, ComponentSpec, ModelSpec, PaperRef
 
-from .configs import SCHEDULER, TEACHER_UNET, TINY_UNET, VAE_F8C16, VAE_TINY
+from .configs import MINI_TIMESTEP, MINI_UNET, MINI_VAE, SCHEDULER, TEACHER_UNET, TINY_UNET, VAE_F8C16, VAE_TINY
 from .variants import TOCSR_X4, expand
 
 PAPER = PaperRef(title="TOC-SR: Task-Optimal Compact Diffusion for Image Super-Resolution", arxiv="2605.02767",
@@ -42,13 +42,13 @@ X4_CHOICE = Choice(value=dict(TOCSR_X4), why="see zoo_tocsr.variants: the librar
                    "channels", field="config: components.unet.config.surrogates")
 
 
-def _components(unet: dict, vae_latent: int) -> list[ComponentSpec]:
+def _components(unet: dict, vae_latent: int, f: int = 8) -> list[ComponentSpec]:
     s, ctx = unet["sample_size"], unet["cross_attention_dim"]
     return [
         ComponentSpec(name="unet", class_name="TOCSRUNet", inputs={
             "sample": [1, 16, s, s], "timestep": [1], "encoder_hidden_states": [1, 77, ctx]}),
         ComponentSpec(name="vae_decoder", class_name="AutoencoderKL", inputs={"latent_sample": [1, vae_latent, s, s]}),
-        ComponentSpec(name="vae_encoder", class_name="AutoencoderKL", inputs={"sample": [1, 3, s * 8, s * 8]}),
+        ComponentSpec(name="vae_encoder", class_name="AutoencoderKL", inputs={"sample": [1, 3, s * f, s * f]}),
     ]
 
 
@@ -86,4 +86,16 @@ def all_specs() -> list[ModelSpec]:
                   "random weights by design: for tests.", components=_components(TINY_UNET, 16),
                   choices={**CHOICES, "blocks": X4_CHOICE}, resolution=64, tags=tags + ["tiny", "test"],
                   config=pipeline_config(TINY_UNET, VAE_TINY, expand(TOCSR_X4)), **common),
+        ModelSpec(id="tocsr-x4-mini", summary="TOC-SR x4 in miniature: a one-step x4 generator (tocsr-x4's block "
+                  "choices at toy widths on an f2c16 VAE) distilled from the proving ground's trained mini-sr on its "
+                  "photos; `zoo train tocsr-x4-mini` retrains it.", components=_components(MINI_UNET, 16, f=2),
+                  choices={**CHOICES, "blocks": X4_CHOICE, "mini": Choice(
+                      value={"vae": "f2c16 AutoencoderKL, widths 32, no attention", "timestep": MINI_TIMESTEP,
+                             "unet": "tocsr-x4-tiny's layout and block choices"},
+                      why="sized to train in minutes on 2 CPU cores from 32x32 patches; t=49 keeps the one-step map "
+                          "near identity at the start (conv_out zero-initialised)", field="zoo_tocsr.configs")},
+                  resolution=64, tags=tags + ["proving-ground", "miniature"],
+                  config={**pipeline_config(MINI_UNET, MINI_VAE, expand(TOCSR_X4)),
+                          "pipeline_kwargs": {"timestep": MINI_TIMESTEP, "context_tokens": 1, "mb_per_lr_pixel": 0.01}},
+                  **common),
     ]

@@ -1,0 +1,93 @@
+"""TOC-SR in miniature on the proving ground: train tocsr-x4-mini (one command, from the trained
+multi-step teacher mini-sr) and compare on held-out photos: PSNR/SSIM (Y, 4-px border shaved) of
+bicubic, the multi-step teacher and the one-step student, UNet calls per image, and the student /
+teacher wall-time ratio (interleaved A B A B in one run).
+
+    nice -n 15 .venv/bin/python benchmarks/tocsr_miniature.py [--out runs/tocsr-x4-mini] [--json OUT]
+        [--teacher-weights DIR] [--steps N] [--vae-steps N] [--skip-train]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="runs/tocsr-x4-mini")
+    ap.add_argument("--teacher-weights", default=None, help="mini-sr weights folder (default: the shipped ones)")
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--vae-steps", type=int, default=None)
+    ap.add_argument("--teacher-steps", type=int, default=4)
+    ap.add_argument("--count", type=int, default=48, help="held-out 64x64 HR patches")
+    ap.add_argument("--skip-train", action="store_true", help="evaluate the pipeline already in --out")
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from zoo.evaluate.latency import time_interleaved
+    from zoo.evaluate.sr import psnr_y, ssim_y
+    from zoo.proving.photos import sr_pairs, upscale_batch
+    from zoo_tocsr.mini import MiniConfig, load_teacher, train_mini
+    from zoo_tocsr.pipeline import TOCSRPipeline
+
+    cfg = MiniConfig(out_dir=a.out, teacher_weights=a.teacher_weights, teacher_steps=a.teacher_steps,
+                     **({"steps": a.steps} if a.steps else {}), **({"vae_steps": a.vae_steps} if a.vae_steps else {}))
+    t0 = time.process_time(), time.perf_counter()
+    folder = Path(a.out) / "pipeline" if a.skip_train else train_mini(cfg)
+    train_cpu, train_wall = time.process_time() - t0[0], time.perf_counter() - t0[1]
+    student = TOCSRPipeline.from_pretrained(str(folder))
+    student.set_progress_bar_config(disable=True)
+    teacher = load_teacher(cfg)
+
+    lr, hr = sr_pairs("test", 64, a.count, 4, seed=0)
+    imgs = [Image.fromarray(x) for x in lr]
+    calls = {"student": 0, "teacher": 0}
+    h1 = student.unet.register_forward_hook(lambda *_: calls.__setitem__("student", calls["student"] + 1))
+    h2 = teacher.unet.register_forward_hook(lambda *_: calls.__setitem__("teacher", calls["teacher"] + 1))
+
+    def run_student():
+        return np.asarray(student(imgs, output_type="pil").images[0])
+
+    outs = {
+        "bicubic": upscale_batch(lr),
+        "teacher": np.stack([np.asarray(im) for im in teacher(image=imgs, num_inference_steps=a.teacher_steps,
+                                                               generator=torch.Generator().manual_seed(0)).images]),
+        "student": np.stack([np.asarray(im) for im in student(imgs).images]),
+    }
+    h1.remove()
+    h2.remove()
+    scores = {k: {"psnr_y": float(np.mean([psnr_y(o, g, 4) for o, g in zip(v, hr)])),
+                  "ssim_y": float(np.mean([ssim_y(o, g, 4) for o, g in zip(v, hr)]))} for k, v in outs.items()}
+    one = [imgs[0]]
+    lat = time_interleaved({
+        "teacher": lambda: teacher(image=one, num_inference_steps=a.teacher_steps, generator=torch.Generator().manual_seed(0)),
+        "student": lambda: student(one),
+    }, warmup=2, repeats=10)
+    ratio = lat["teacher"].median_ms / lat["student"].median_ms
+    print(f"held-out photos {a.count} x 64x64 HR patches (x4 from 16x16), Y channel, 4-px border shaved")
+    print(f"{'method':28s} {'PSNR':>7s} {'SSIM':>7s} {'UNet calls/image':>17s}")
+    print(f"{'bicubic':28s} {scores['bicubic']['psnr_y']:7.2f} {scores['bicubic']['ssim_y']:7.4f} {0:17d}")
+    print(f"{f'mini-sr ({a.teacher_steps} DDIM steps)':28s} {scores['teacher']['psnr_y']:7.2f} "
+          f"{scores['teacher']['ssim_y']:7.4f} {calls['teacher'] / a.count:17g}")
+    print(f"{'tocsr-x4-mini (one step)':28s} {scores['student']['psnr_y']:7.2f} {scores['student']['ssim_y']:7.4f} "
+          f"{calls['student'] / a.count:17g}")
+    print(f"wall time per image, median (interleaved): teacher {lat['teacher'].median_ms:.1f} ms, student "
+          f"{lat['student'].median_ms:.1f} ms, ratio {ratio:.2f}x")
+    if not a.skip_train:
+        print(f"training: {train_wall:.0f} s wall, {train_cpu:.0f} s CPU")
+    if a.json:
+        from zoo.atomic import write_text
+
+        write_text(a.json, json.dumps({"scores": scores, "unet_calls_per_image": {k: v / a.count for k, v in calls.items()},
+                                       "latency_ms": {k: v.as_dict() for k, v in lat.items()}, "speedup": ratio,
+                                       "train_wall_s": None if a.skip_train else train_wall}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
