@@ -1,1 +1,63 @@
-"""Placeholder while the edit plugin is written in this session; it registers nothing yet."""
+"""EDiT / MM-EDiT (arXiv 2503.16726): linear compressed attention for PixArt-Sigma and SD3.5-Medium,
+as the techniques ``edit`` and ``mm-edit`` and the models ``edit-pixart-sigma``, ``mm-edit-sd35m``
+(+ ``-tiny``).
+
+    pipe = zoo.load("mini-pixart", techniques=["edit"])              # convert a trained teacher
+    pipe = zoo.load("pixart-sigma", techniques={"edit": {"weights": "runs/edit/transformer.safetensors"}})
+    zoo train mini-pixart --recipe edit-distill --out runs/edit      # distil the converted model
+
+Registering imports no torch; the model classes load on first attribute access (diffusers finds
+``zoo_edit.EDiTPixArtTransformer2DModel`` through a saved pipeline's model_index.json).
+"""
+from __future__ import annotations
+
+from zoo import hookimpl
+
+from .specs import TECHNIQUES, all_specs
+
+_LAZY = {
+    "EDiTPixArtTransformer2DModel": "models", "MMEDiTSD3Transformer2DModel": "models", "convert": "models",
+    "ConvFusion": "modules", "SpatialCompressor": "modules", "linear_attention": "modules",
+    "EDiTAttnProcessor": "modules", "MMEDiTJointAttnProcessor": "modules",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@hookimpl
+def register_models(register):
+    for spec in all_specs():
+        register(spec)
+
+
+@hookimpl
+def register_techniques(register):
+    for t in TECHNIQUES:
+        register(t)
+
+
+@hookimpl
+def build_model(spec):
+    from .technique import build_converted
+
+    return build_converted(spec)
+
+
+@hookimpl
+def apply_technique(technique, spec, model, config):
+    from .technique import apply_edit
+
+    return apply_edit(technique.id, model, config)
+
+
+@hookimpl
+def train_technique(technique, spec, config):
+    from .distill import train_recipe
+
+    return train_recipe(technique, spec, config)
