@@ -75,7 +75,7 @@ def all_specs() -> list[ModelSpec]:
         out.append(ModelSpec(
             id=mid, summary=f"{what} {MINIATURE.format(data=DATA)}", shipped_weights=f"{PACKAGE}:weights/{mid}",
             config={**pipeline_config(kind), "kind": kind, "example_prompt": "a handwritten digit 7", "example_class": 7},
-            tags=["proving-ground", "miniature", "digits", "teacher"],
+            tags=["proving-ground", "miniature", "digits", "teacher"] + (["demo-default"] if kind == "sd" else []),
             **common))
         out.append(ModelSpec(
             id=f"{mid}-tiny", summary=f"{mid} at toy widths. {TINY_NOTE.format(id=mid)}",

@@ -7,7 +7,7 @@ from .argtypes import nonneg_int, positive_int
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a model: cost (params/MACs/latency), sr (PSNR/SSIM), generation")
     p.add_argument("id")
-    p.add_argument("--suite", default="cost", help="cost, sr, generation, digits, or a plugin's own suite")
+    p.add_argument("--suite", default="cost", help="cost, sr, generation, digits, edits, or a plugin's own suite")
     p.add_argument("--random-init", action="store_true", help="build at full size with random weights (no download)")
     p.add_argument("--meta", action="store_true", help="cost on the meta device: params and MACs only, no memory")
     p.add_argument("--out", default=None, help="a .json file or a folder (default: $ZOO_RESULTS_DIR, else the user data folder shown by "
@@ -42,6 +42,8 @@ def run(args) -> int:
             opts["call_kwargs"] = {"num_inference_steps": args.steps}
     if args.suite == "digits" and args.steps:
         opts["steps"] = args.steps
+    if args.suite == "edits" and args.steps:
+        opts["call_kwargs"] = {"num_inference_steps": args.steps}
     if args.suite == "generation":
         opts.update(teacher=args.teacher, metrics=args.metrics)
         if args.steps:

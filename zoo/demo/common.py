@@ -58,12 +58,45 @@ class Loaded:
     @property
     def note(self) -> str:
         if not self.random_weights:
-            return ""
+            return miniature_note(self.model_id)
         if is_tiny(self.model_id):
             return (f"⚠️ **random weights**: `{self.model_id}` is a tiny test variant, built with random init by "
                     f"design; its images are noise.")
         return (f"⚠️ **random weights**: no trained weights for `{self.model_id}` here, so it was built with "
                 f"random init and its images are noise. {weights_hint(self.model_id)}")
+
+
+def is_miniature(model_id: str) -> bool:
+    """A proving-ground miniature (mini-sd, mini-sr, mini-edit, ...): small trained weights shipped in a package."""
+    spec = get_spec(model_id)
+    return "miniature" in spec.tags and bool(spec.shipped_weights)
+
+
+def miniature_note(model_id: str) -> str:
+    if not is_miniature(model_id):
+        return ""
+    return (f"🔬 **miniature**: `{model_id}` is a proving-ground model trained from scratch on CPU in minutes "
+            f"({get_spec(model_id).resolution} px data), not a full-size model.")
+
+
+def has_local_weights(model_id: str) -> bool:
+    """Trained weights are on this machine (shipped in a package, or in the HF cache): no download needed."""
+    from ..hub import cached_snapshot, shipped_folder
+
+    spec = get_spec(model_id)
+    if shipped_folder(spec) is not None:
+        return True
+    return bool(spec.hub_repo) and cached_snapshot(spec.hub_repo, spec.revision) is not None
+
+
+def preferred_default(ids: Sequence[str]) -> str:
+    """The model an app preselects: a full-size model whose weights are here, else a miniature (its weights
+    ship in a package), else a ``-tiny`` (random weights by design), else the first. A spec tagged
+    ``demo-default`` goes first among its kind (mini-sd rather than mini-pixart for text-to-image)."""
+    local = sorted((m for m in ids if not is_tiny(m) and has_local_weights(m)),
+                   key=lambda m: "demo-default" not in get_spec(m).tags)
+    full = [m for m in local if not is_miniature(m)]
+    return (full or local or [m for m in ids if is_tiny(m)] or list(ids))[0]
 
 
 def weights_hint(model_id: str) -> str:

@@ -23,7 +23,7 @@ BLOCKS_KW = {"delete_cache": (3600, 7200)}
 
 
 def model_choices(task: str, model_ids: Optional[Sequence[str]], default: Optional[str]) -> tuple[list[str], str]:
-    """The models a task app offers, and the one preselected (a ``-tiny`` id when nothing else is asked)."""
+    """The models a task app offers, and the one preselected (common.preferred_default when nothing is asked)."""
     ids = list(model_ids) if model_ids else list_models("*", task=task)
     for mid in ids:
         spec = get_spec(mid)  # unknown id -> UnknownModelError with "did you mean"
@@ -37,7 +37,7 @@ def model_choices(task: str, model_ids: Optional[Sequence[str]], default: Option
             ids.insert(0, default)
     if not ids:
         raise ZooError(f"no registered {task} models: install a plugin that provides one (`zoo list --task {task}`)")
-    return ids, default or next((m for m in ids if common.is_tiny(m)), ids[0])
+    return ids, default or common.preferred_default(ids)
 
 
 @contextlib.contextmanager

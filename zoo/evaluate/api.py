@@ -13,11 +13,12 @@ def _generic_suites() -> dict[str, Callable[[Any, ModelSpec, dict], list[dict]]]
     from .generation import generation_suite
     from .sr import sr_suite
     from ..proving.suite import digits_suite
+    from ..proving.edits import edits_suite
 
-    return {"cost": cost_suite, "sr": sr_suite, "generation": generation_suite, "digits": digits_suite}
+    return {"cost": cost_suite, "sr": sr_suite, "generation": generation_suite, "digits": digits_suite, "edits": edits_suite}
 
 
-SUITES = ("cost", "sr", "generation", "digits")
+SUITES = ("cost", "sr", "generation", "digits", "edits")
 
 
 def evaluate(model_or_id: Any, suite: str = "cost", *, pretrained: bool = True, meta: bool = False,
