@@ -106,3 +106,19 @@ def test_too_large_is_refused_before_work(tiny, monkeypatch):
     monkeypatch.setattr(p, "MAX_PIXELS", 32 * 32)
     with pytest.raises(ZooError, match="at most"):
         tiny(_image(40, 40))
+
+
+@pytest.mark.slow
+def test_one_step_unet_exports_to_onnx_with_parity_and_passes_the_npu_lint(tmp_path):
+    """Minutes on the shared CPU (ONNX export of the surrogate UNet), hence slow."""
+    import json
+
+    pytest.importorskip("onnxruntime")
+    from zoo.export import ExportRequest, export, lint
+
+    pipe = zoo.load("tocsr-x4-tiny", pretrained=False)
+    export(pipe, ExportRequest(target="onnx", components=["unet"], out_dir=tmp_path), progress=False)
+    meta = json.loads((tmp_path / "tocsr-x4-tiny-onnx-fp32" / "metadata.json").read_text())
+    assert meta["components"]["unet"]["parity"]["cosine"] > 0.9999
+    report = lint(pipe, components=["unet"])
+    assert report.ok, report.format()

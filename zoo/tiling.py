@@ -31,6 +31,24 @@ def _pair(v: Size) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, (int, float)) else (int(v[0]), int(v[1]))
 
 
+def _checked_scale(x: Any, scale: float, who: str) -> Fraction:
+    """``scale`` as a fraction (input offsets must map to whole output pixels), after checking ``x`` is BCHW."""
+    if x.dim() != 4:
+        raise ZooError(f"{who}() takes a BCHW tensor, got shape {tuple(x.shape)}")
+    s = Fraction(scale).limit_denominator(64)
+    if s <= 0:
+        raise ZooError(f"scale must be positive, got {scale}")
+    return s
+
+
+def _bar(n: int, progress: bool) -> Any:
+    if not progress or n <= 1:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=n, desc="tiles", unit="tile", leave=False)
+
+
 def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
     """Start offsets of tiles of size ``tile`` covering ``length`` with at least ``overlap`` shared."""
     if tile >= length:
@@ -80,11 +98,7 @@ def tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, overlap: Size = 32
     """
     import torch
 
-    if x.dim() != 4:
-        raise ZooError(f"tiled() takes a BCHW tensor, got shape {tuple(x.shape)}")
-    s = Fraction(scale).limit_denominator(64)
-    if s <= 0:
-        raise ZooError(f"scale must be positive, got {scale}")
+    s = _checked_scale(x, scale, "tiled")
     align = s.denominator  # input offsets must map to whole output pixels
     H, W = x.shape[-2:]
     th, tw = min(_pair(tile)[0], H), min(_pair(tile)[1], W)
@@ -94,11 +108,7 @@ def tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, overlap: Size = 32
     ys, xs = tile_starts(H, th, oh, align), tile_starts(W, tw, ow, align)
     out = weight = None
     cells = [(y, x0) for y in ys for x0 in xs]
-    bar = None
-    if progress and len(cells) > 1:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(cells), desc="tiles", unit="tile", leave=False)
+    bar = _bar(len(cells), progress)
     Ho, Wo = int(H * s), int(W * s)
     tho, two = int(th * s), int(tw * s)
     for i, (y0, x0) in enumerate(cells):
@@ -159,11 +169,7 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
     """
     import torch
 
-    if x.dim() != 4:
-        raise ZooError(f"context_tiled() takes a BCHW tensor, got shape {tuple(x.shape)}")
-    s = Fraction(scale).limit_denominator(64)
-    if s <= 0:
-        raise ZooError(f"scale must be positive, got {scale}")
+    s = _checked_scale(x, scale, "context_tiled")
     grid = math.lcm(int(align), s.denominator)
     H, W = x.shape[-2:]
     if H % grid or W % grid:
@@ -173,11 +179,7 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
     if th >= H and tw >= W:
         return fn(x)
     cells = [(y0, x0) for y0 in range(0, H, th) for x0 in range(0, W, tw)]
-    bar = None
-    if progress and len(cells) > 1:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(cells), desc="tiles", unit="tile", leave=False)
+    bar = _bar(len(cells), progress)
     out = None
     for y0, x0 in cells:
         y1, x1 = min(y0 + th, H), min(x0 + tw, W)

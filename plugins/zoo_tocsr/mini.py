@@ -24,6 +24,7 @@ class MiniConfig(BaseModel):
     out_dir: Path = Path("runs/tocsr-x4-mini")
     teacher: str = Field("mini-sr", description="the multi-step SR teacher (zoo id)")
     teacher_weights: Optional[str] = Field(None, description="a folder of teacher weights (default: shipped)")
+    teacher_pretrained: bool = Field(True, description="False: a random-init teacher (tests of the plumbing only)")
     teacher_steps: int = Field(4, ge=1, description="DDIM steps of the teacher's targets")
     patch: int = Field(32, ge=16, description="HR training patch")
     count: int = Field(256, ge=8)
@@ -48,7 +49,10 @@ def mini_pipeline() -> Any:
 def load_teacher(cfg: MiniConfig) -> Any:
     import zoo
 
-    pipe = zoo.load(cfg.teacher, weights=cfg.teacher_weights) if cfg.teacher_weights else zoo.load(cfg.teacher)
+    if cfg.teacher_weights:
+        pipe = zoo.load(cfg.teacher, weights=cfg.teacher_weights)
+    else:
+        pipe = zoo.load(cfg.teacher, pretrained=cfg.teacher_pretrained)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
