@@ -3,7 +3,7 @@ or the zoo's [choice]s declared in specs.FRAQAT_CHOICES."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -51,11 +51,16 @@ class FraQATConfig(BaseModel):
         return self.bits if self.bits is not None else self.schedule[-1]
 
 
-def parse(config: dict) -> FraQATConfig:
+def parse_options(cls: type, config: dict, technique: str) -> Any:
+    """``cls(**config)``, a one-line ZooError naming the bad option and listing the valid ones."""
     try:
-        return FraQATConfig(**config)
+        return cls(**config)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = " " + ".".join(str(p) for p in err["loc"]) if err["loc"] else "s"
         msg = err["msg"].removeprefix("Value error, ")
-        raise ZooError(f"fraqat option{where}: {msg} (options: {', '.join(FraQATConfig.model_fields)})") from None
+        raise ZooError(f"{technique} option{where}: {msg} (options: {', '.join(cls.model_fields)})") from None
+
+
+def parse(config: dict) -> FraQATConfig:
+    return parse_options(FraQATConfig, config, "fraqat")

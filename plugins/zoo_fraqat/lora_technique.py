@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from zoo import ZooError
 
@@ -28,13 +28,9 @@ class LoRAInputsConfig(BaseModel):
 
 
 def parse(config: dict) -> LoRAInputsConfig:
-    try:
-        return LoRAInputsConfig(**config)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "options"
-        raise ZooError(f"lora-inputs option {where}: {err['msg'].removeprefix('Value error, ')} "
-                       f"(options: {', '.join(LoRAInputsConfig.model_fields)})") from None
+    from .config import parse_options
+
+    return parse_options(LoRAInputsConfig, config, "lora-inputs")
 
 
 def apply_lora_inputs(spec: Any, model: Any, config: dict) -> Any:
