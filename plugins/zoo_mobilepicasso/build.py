@@ -1,0 +1,22 @@
+"""Build a MobilePicassoPipeline from its spec: the editor's and the upscaler's components, built
+through the registry (``zoo.build``), plus a fresh LatentProjection between their latent spaces."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def build_pipeline(spec: Any) -> Any:
+    import zoo
+
+    from .pipeline import MobilePicassoPipeline
+    from .projection import LatentProjection
+
+    cfg = spec.config
+    editor, up = zoo.build(cfg["editor"]), zoo.build(cfg["upscaler"])
+    projection = LatentProjection(in_channels=editor.vae.config.latent_channels,
+                                  out_channels=up.vae.config.latent_channels, **cfg["projection"])
+    return MobilePicassoPipeline(
+        vae=editor.vae, text_encoder=editor.text_encoder, tokenizer=editor.tokenizer, unet=editor.unet,
+        scheduler=editor.scheduler, projection=projection, sr_unet=up.unet, sr_vae=up.vae, sr_scheduler=up.scheduler,
+        scale=up.config.scale, sr_timestep=up.config.timestep, sr_context_tokens=up.config.context_tokens,
+        **cfg.get("pipeline_kwargs", {}))
