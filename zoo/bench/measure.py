@@ -145,6 +145,18 @@ def _available_bytes() -> float:
         return float("inf")
 
 
+def _first_call_fails(module: Any, inputs: dict[str, Any]) -> str:
+    """'' if ``module(**inputs)`` runs, else the error in one line."""
+    import torch
+
+    try:
+        with torch.inference_mode():
+            module(**inputs)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:120]}"
+    return ""
+
+
 def _chunks(counted: Counted, budget_m: float) -> list[dict[str, int]]:
     """Planned components in groups whose weights fit ``budget_m`` M params together (each group
     timed in rounds); a component larger than the budget is a group of its own."""
@@ -199,6 +211,16 @@ def _time_chunk(spec: ModelSpec, rows: dict[str, Row], plans: dict[str, int], mo
         else:
             rows[bb].latency_note = "; ".join(x for x in [rows[bb].latency_note, f"no ratio: {teacher.spec.id} cannot "
                                                          f"run at {rows[bb].latency_res}px"] if x)
+    for name in list(calls):
+        failure = _first_call_fails(*calls[name])  # one broken call must not void the others' rounds
+        if failure and name == "__teacher__":
+            calls.pop(name)
+            rows[bb].latency_note = "; ".join(x for x in [rows[bb].latency_note, f"no teacher ratio: {failure}"] if x)
+        elif failure:
+            rows[name].latency_note = f"latency failed: {failure}"
+            _dematerialise(calls.pop(name)[0])
+    if len(calls) == 1 and "__teacher__" in calls:
+        calls.clear()
     if calls:
         try:
             stats = torch_latency_interleaved(calls, cfg.warmup, cfg.repeats, progress=f"{spec.id} (interleaved)")
