@@ -156,3 +156,22 @@ def test_full_or_read_only_destination_is_one_line(tmp_path, monkeypatch):
     assert "\n" not in str(exc.value) and atomic.partials(tmp_path) == [] and not (tmp_path / "x").exists()
     with pytest.raises(OutputError, match="cannot write"):
         atomic.check_writable("/proc/zoo-out")
+
+
+def test_files_written_through_mkstemp_get_normal_permissions(tmp_path):
+    """safetensors writes through mkstemp (0600); the zoo's outputs still get the user's modes."""
+    import torch
+    from safetensors.torch import save_file
+
+    from zoo.atomic import write_dir, write_file
+
+    old_umask = os.umask(0o022)
+    try:
+        with write_file(tmp_path / "w.safetensors") as tmp:
+            save_file({"w": torch.zeros(2)}, str(tmp))
+        with write_dir(tmp_path / "folder") as tmp:
+            save_file({"w": torch.zeros(2)}, str(tmp / "w.safetensors"))
+        assert (tmp_path / "w.safetensors").stat().st_mode & 0o777 == 0o644
+        assert (tmp_path / "folder" / "w.safetensors").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old_umask)

@@ -138,6 +138,30 @@ def _guard(final: Path, tmp: Path) -> contextlib.AbstractContextManager:
     return guard()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def normal_permissions(path: Path) -> None:
+    """Give ``path`` (and what a folder holds) the user's normal modes.
+
+    Some writers create their files through mkstemp (safetensors' ``save_file`` does), which
+    leaves them 0600; the user expects 0666/0777 less the umask, as for any file they write.
+    """
+    mask = _umask()
+    items = [path] + (list(path.rglob("*")) if path.is_dir() and not path.is_symlink() else [])
+    for p in items:
+        if p.is_symlink():
+            continue
+        mode = (0o777 if p.is_dir() else 0o666) & ~mask
+        if p.is_file() and os.stat(p).st_mode & 0o111:
+            mode |= 0o111 & ~mask  # keep executables executable
+        with contextlib.suppress(OSError):
+            os.chmod(p, mode)
+
+
 def exists_error(final: Path) -> OutputError:
     return OutputError(f"{final} already exists: pass {say('overwrite=True', '--overwrite')} to replace it")
 
@@ -160,6 +184,7 @@ def write_dir(final: PathLike, overwrite: bool = False, keep_old_entries: bool =
         yield tmp
         if keep_old_entries and final.is_dir():
             _link_missing(final, tmp)
+        normal_permissions(tmp)
         swap_in(tmp, final)
 
 
@@ -176,6 +201,7 @@ def write_file(final: PathLike, overwrite: bool = True) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"the writer produced no file at {tmp}")
+        normal_permissions(tmp)
         os.replace(tmp, final)
 
 
