@@ -1,1 +1,86 @@
-"""Placeholder while the mtu plugin is written in this session; it registers nothing yet."""
+"""MTU (arXiv 2503.11905): multi-task upcycling of an SD1.5-family UNet. Every transformer FFN
+becomes N experts of width d/N routed by a learned per-layer task embedding, with task LayerNorms
+and a task conv_in (8 channels for edit / sr / inpaint); everything else frozen.
+
+    pipe = zoo.load("sd15", techniques={"mtu": {"experts": 4}})   # step 0 == the original UNet
+    zoo_mtu.set_task(pipe, "sr", image=low_res)                    # edit | sr | inpaint | t2i
+    unet = zoo_mtu.fold(pipe, "sr")          # one plain FFN per layer: export like any UNet
+
+Models: mtu-sd15, mtu-nanosd-m (random / unpublished MTU weights), mtu-tiny (tests).
+Importing it imports no torch or diffusers.
+"""
+from __future__ import annotations
+
+from zoo import TechniqueSpec, hookimpl
+
+from .choices import CHOICES, PAPER, TASKS
+
+__all__ = ["apply", "set_task", "fold", "TASKS", "MTUUNet2DConditionModel"]
+
+# diffusers finds zoo_mtu.MTUUNet2DConditionModel (and its loadable base ModelMixin) through a saved
+# pipeline's model_index.json; loaded on first access so registering imports no torch.
+_LAZY = {"MTUUNet2DConditionModel": "unet", "ModelMixin": "unet"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def apply(model, config=None):
+    from .technique import apply as _apply
+
+    return _apply(model, config)
+
+
+def set_task(model, task, image=None, mask_image=None, size=None):
+    from .technique import set_task as _set_task
+
+    return _set_task(model, task, image=image, mask_image=mask_image, size=size)
+
+
+def fold(model, task):
+    from .technique import fold as _fold
+
+    return _fold(model, task)
+
+
+@hookimpl
+def register_models(register):
+    from .specs import all_specs
+
+    for spec in all_specs():
+        register(spec)
+
+
+@hookimpl
+def register_techniques(register):
+    register(TechniqueSpec(
+        id="mtu", paper=PAPER, choices=CHOICES, training_free=False,
+        summary="Multi-task upcycling: every FFN -> N task-routed experts (step 0 == the original), task norms and "
+                "conv_in; edit / sr / inpaint / t2i on one UNet at single-task params and MACs.",
+        applies_to=["sd15", "sd15-*", "nanosd", "nanosd-*", "mini-sd", "mini-sd-*", "mini-edit", "mini-edit-*",
+                    "instruct-pix2pix", "instruct-pix2pix-*"],
+    ))
+
+
+@hookimpl
+def build_model(spec):
+    import zoo
+
+    from .technique import apply as _apply, set_task as _set_task
+
+    pipe = zoo.build(spec.config["base"])
+    _apply(pipe, {**spec.config.get("options", {}), "tasks": spec.config.get("tasks", list(TASKS))})
+    task = spec.config.get("task", "t2i")
+    if task != "t2i":
+        raise zoo.ZooError(f"{spec.id}: a build starts in task t2i (conditioned tasks need an image: zoo_mtu.set_task)")
+    return _set_task(pipe, task)
+
+
+@hookimpl
+def apply_technique(technique, spec, model, config):
+    return apply(model, config)
