@@ -31,10 +31,20 @@ CHOICES = {
     "conditioning": Choice(value="no text: cross-attention context is 77 zero vectors",
                            why="a prompt-free SR model; the transformers keep SD1.5's layout so teacher weights load",
                            field="pipeline config: context_tokens"),
+    "training_data": Choice(value="patches of the proving ground's training photos (HR) and their f8c16 latents; "
+                            "LR by the chosen degradation", why="the paper's data (DIV2K-like) is not available here; "
+                            "held-out photos never enter training", field="train config: data"),
+    "one_step_losses": Choice(value={"regression": "MSE to HR, weight 1", "distribution_matching": "score "
+                                     "distillation vs the frozen teacher, weight 0.1, t in [20, 980]", "lpips": "off"},
+                              why="OSEDiff's VSD with the injected noise as the fake score (no LoRA score net); LPIPS "
+                                  "needs torchvision and downloaded weights, neither available here",
+                              field="train config: onestep"),
     "tiling": Choice(value="context-preserving tiles of 64 LR pixels with 16 LR pixels of neighbour context, "
                            "0% overlap; tile=None picks the tile from a memory budget",
-                     why="mobilepicasso.md: real context instead of blending; 16 LR px = 8 latent px on each side",
-                     field="call: tile, context, memory_budget_mb"),
+                     why="mobilepicasso.md: real context instead of blending; 16 LR px = 8 latent px on each side. "
+                         "The per-LR-pixel cost behind tile=None (pipeline config mb_per_lr_pixel, 0.5 MB) is an "
+                         "estimate for the full-size model; benchmarks/tocsr_tiling.py measures it for a model",
+                     field="call: tile, context, memory_budget_mb; pipeline config: mb_per_lr_pixel"),
 }
 
 X4_CHOICE = Choice(value=dict(TOCSR_X4), why="see zoo_tocsr.variants: the library assignment nearest 6.6x params and "
