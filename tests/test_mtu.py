@@ -171,3 +171,20 @@ def test_full_size_sd15_per_task_params_and_gmacs_equal_single_task_meta():
         p2, m2 = _meta_profile(zoo_mtu.fold(up, task), 4 if task == "t2i" else 8)
         assert abs(p1 - p0) / p0 < 0.01 and abs(p2 - p0) / p0 < 0.01, (task, p0, p1, p2)
         assert abs(m1.total - m0.total) / m0.total < 0.01 and abs(m2.total - m0.total) / m0.total < 0.01, task
+
+
+@pytest.mark.slow  # an ONNX export with parity check: ~70 s on the shared 2-core VM
+def test_export_per_task_through_the_core_exporter(tmp_path):
+    import onnx
+
+    from zoo.export import export
+
+    pipe = zoo.load("mtu-tiny", pretrained=False)
+    zoo_mtu.set_task(pipe, "edit", image=torch.zeros(1, 3, 64, 64))
+    paths = export(pipe, target="onnx", components=["unet"], out_dir=tmp_path, progress=False)
+    model_files = [p for p in paths if str(p).endswith(".onnx")]
+    assert model_files and all("mtu-tiny.edit-onnx-fp32" in str(p) for p in model_files)
+    graph = onnx.load(str(model_files[0]), load_external_data=False).graph
+    sample = next(i for i in graph.input if i.name == "sample")
+    assert sample.type.tensor_type.shape.dim[1].dim_value == 8  # the edit task's conv_in
+    assert pipe.unet.task == "edit" and type(pipe.unet).__name__ == "MTUUNet2DConditionModel"  # pipe untouched

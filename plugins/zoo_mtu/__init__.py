@@ -82,5 +82,12 @@ def build_model(spec):
 
 
 @hookimpl
+def export_model(spec, model, request):
+    from .export import export_task
+
+    return export_task(spec, model, request)
+
+
+@hookimpl
 def apply_technique(technique, spec, model, config):
     return apply(model, config)
