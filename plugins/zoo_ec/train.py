@@ -37,7 +37,7 @@ class ECTrainConfig(BaseModel):
 
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "ec-mini": {},
+    "ec-mini": {"steps": 400, "batch": 24},  # ~10 min on the shared 2-core VM
     "ec-tiny": {"steps": 3, "samples": 14, "batch": 4, "pretrained_base": False},
 }
 
