@@ -82,6 +82,13 @@ def build_model(spec):
 
 
 @hookimpl
+def train_model(spec, config):
+    from .train import train_spec
+
+    return train_spec(spec, config)
+
+
+@hookimpl
 def export_model(spec, model, request):
     from .export import export_task
 
