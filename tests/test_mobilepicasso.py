@@ -82,3 +82,10 @@ def test_tile_from_budget_and_errors(pipe):
         pipe("make it red", _image(64, 64), output_type="latent")
     with pytest.raises(ZooError, match="out of range"):
         pipe("make it red", _image(64, 64), output_size=4)
+
+
+def test_plugin_contract():
+    from zoo.testing import check_plugin
+
+    ids = {s.id for s in check_plugin("mobilepicasso", conformance=False)}  # tests/test_conformance.py runs the kit
+    assert {"mobilepicasso", "mobilepicasso-tiny"} <= ids
