@@ -127,3 +127,12 @@ def test_technique_on_trained_teacher_and_errors():
         zoo.load("mini-pixart-tiny", pretrained=False, techniques={"edit": {"ratio": 0}})
     with pytest.raises(zoo.ZooError, match="not found"):
         zoo.load("mini-pixart-tiny", pretrained=False, techniques={"edit": {"weights": "/nonexistent.safetensors"}})
+
+
+def test_plugin_contract():
+    from zoo.testing import check_plugin
+
+    check_plugin("edit")
+    reg = zoo.get_registry()
+    assert reg.technique("mm-edit").choices["eta"].field == "technique option: eta"
+    assert {"edit-pixart-sigma", "mm-edit-sd35m", "edit-pixart-sigma-tiny", "mm-edit-sd35m-tiny"} <= set(reg.models)

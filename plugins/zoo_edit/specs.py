@@ -106,10 +106,12 @@ TINY_NOTE = "Random weights by design: runs the same code paths as {id} in well 
 
 def all_specs() -> list[ModelSpec]:
     pix = dict(family="edit", task="text-to-image", license="openrail++", paper=PAPER, choices=CHOICES,
-               export_targets=["onnx"], unsupported=UNSUPPORTED, reported=REPORTED)
+               export_targets=["onnx"], unsupported=UNSUPPORTED, reported=REPORTED,
+               pipeline_class="PixArtSigmaPipeline")
     mm = dict(family="mm-edit", task="text-to-image", license="other", license_name="stabilityai-ai-community",
               license_link="https://huggingface.co/stabilityai/stable-diffusion-3.5-medium/blob/main/LICENSE.md",
-              paper=PAPER, choices=MM_CHOICES, export_targets=["onnx"], unsupported=MM_UNSUPPORTED)
+              paper=PAPER, choices=MM_CHOICES, export_targets=["onnx"], unsupported=MM_UNSUPPORTED,
+              pipeline_class="StableDiffusion3Pipeline")
     return [
         ModelSpec(id="edit-pixart-sigma", **pix, resolution=1024, base_model="PixArt-alpha/PixArt-Sigma-XL-2-1024-MS",
                   summary="PixArt-Sigma XL/2 with EDiT linear compressed image self-attention (no weights released: "
