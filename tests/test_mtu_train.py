@@ -14,7 +14,7 @@ def test_multitask_loss_falls_and_only_mtu_modules_train(tmp_path):
     torch.manual_seed(0)
     pipe = zoo.load("mtu-tiny", pretrained=False)
     frozen = {n: p.detach().clone() for n, p in pipe.unet.named_parameters() if not p.requires_grad}
-    cfg = parse_config({"tasks": ["edit", "sr", "inpaint"], "size": 64, "count": 8, "steps": 25, "batch_size": 4,
+    cfg = parse_config({"tasks": ["edit", "sr", "inpaint"], "size": 64, "count": 4, "steps": 12, "batch_size": 2,
                         "lr": 3e-3, "progress": False, "out": tmp_path / "run"})
     log = train(pipe, cfg)
     before, after = log["heldout_loss_before"], log["heldout_loss_after"]
