@@ -114,10 +114,12 @@ def heldout_losses(unet: Any, scheduler: Any, enc: dict, n: int = 16, seed: int 
     import torch
 
     out = {}
+    device = next(unet.parameters()).device
     with torch.no_grad():
         for task, e in enc.items():
             gen = torch.Generator().manual_seed(seed)
-            out[task] = float(eps_loss(unet, scheduler, task, *e.batch(n, gen), gen))
+            batch = (v if v is None else v.to(device) for v in e.batch(n, gen))
+            out[task] = float(eps_loss(unet, scheduler, task, *batch, gen))
     return out
 
 

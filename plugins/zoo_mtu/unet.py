@@ -37,17 +37,13 @@ class MTUUNet2DConditionModel(UNet2DConditionModel):
         """A plain UNet2DConditionModel for ``task`` (routers folded into one FFN per layer)."""
         out = fold(self, task)
         out.__class__ = UNet2DConditionModel
-        cfg = {k: v for k, v in out.config.items() if not k.startswith("mtu_") and not k.startswith("_")}
-        cfg["in_channels"] = out.conv_in.in_channels
-        out._internal_dict = _frozen(cfg, out)
+        # the stock config of a single-task UNet: no mtu_* fields, that task's input channels
+        from diffusers.configuration_utils import FrozenDict
+
+        cfg = {k: v for k, v in out.config.items() if not k.startswith("mtu_")}
+        out._internal_dict = FrozenDict({**cfg, "in_channels": out.conv_in.in_channels,
+                                         "_class_name": "UNet2DConditionModel"})
         return out
-
-
-def _frozen(cfg: dict, model: Any) -> Any:
-    from diffusers.configuration_utils import FrozenDict
-
-    return FrozenDict({**cfg, "_class_name": "UNet2DConditionModel",
-                       **{k: v for k, v in model.config.items() if k in ("_diffusers_version",)}})
 
 
 # The signature diffusers reads for the config: the stock UNet's fields plus the mtu_* fields.
