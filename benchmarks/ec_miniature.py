@@ -45,20 +45,24 @@ def main(argv=None) -> dict:
         p.set_progress_bar_config(disable=True)
     ds = edits("test", 32, args.per_op * len(OPS), seed=0)
     # denoiser passes = rows the UNet ran (diffusers batches CFG's branches into one call)
-    calls = {"ec": 0, "cfg": 0}
+    calls = {"ec": 0, "cfg": 0, "one": 0}
+    outs = {"ec": [], "cfg": [], "one": []}
+    wall = {"ec": 0.0, "cfg": 0.0, "one": 0.0}
+    # "one": mini-edit without guidance (its own default, 1 pass): the reference a guidance-free method must reach
+    kw = {"ec": {}, "cfg": {"guidance_scale": args.guidance, "image_guidance_scale": args.image_guidance},
+          "one": {"guidance_scale": 1.0, "image_guidance_scale": 1.0}}
+    pipes = {"ec": ec, "cfg": cfg, "one": cfg}
+    current = {"name": "ec"}
 
-    def counter(name):
-        return lambda mod, a, out: calls.__setitem__(name, calls[name] + a[0].shape[0])
+    def count(mod, a, out):
+        calls[current["name"]] += a[0].shape[0]
 
-    hooks = [ec.unet.register_forward_hook(counter("ec")), cfg.unet.register_forward_hook(counter("cfg"))]
-    outs = {"ec": [], "cfg": []}
-    wall = {"ec": 0.0, "cfg": 0.0}
-    kw = {"ec": {}, "cfg": {"guidance_scale": args.guidance, "image_guidance_scale": args.image_guidance}}
-    pipes = {"ec": ec, "cfg": cfg}
+    hooks = [ec.unet.register_forward_hook(count), cfg.unet.register_forward_hook(count)]
     for i in range(0, len(ds), args.batch):
         idx = list(range(i, min(i + args.batch, len(ds))))
         prompts, images = [ds.instructions[j] for j in idx], [ds.pil(j)[0] for j in idx]
-        for name in ("ec", "cfg"):  # interleaved: both see the same machine load
+        for name in ("ec", "cfg", "one"):  # interleaved: all see the same machine load
+            current["name"] = name
             gen = torch.Generator().manual_seed(i)
             t0 = time.perf_counter()
             res = pipes[name](prompts, image=images, num_inference_steps=args.steps, generator=gen, output_type="np", **kw[name])
@@ -68,7 +72,7 @@ def main(argv=None) -> dict:
         h.remove()
     per_step = len(ds) * args.steps
     res = {"identity": identity_baseline(ds)["all"]}
-    for name in ("ec", "cfg"):
+    for name in ("ec", "cfg", "one"):
         res[name] = score(np.concatenate(outs[name]), ds)["all"]
     print(f"held-out edits: {len(ds)} crops ({args.per_op} per op x {len(OPS)} ops), {args.steps} steps, torch threads "
           f"{torch.get_num_threads()}")
@@ -76,11 +80,13 @@ def main(argv=None) -> dict:
     rows = [("identity (input unchanged)", "identity", "-", "-"),
             ("ec-mini (EC, no guidance)", "ec", calls["ec"] / per_step, wall["ec"]),
             (f"mini-edit (3-pass CFG s_P={args.guidance:g} s_I={args.image_guidance:g})", "cfg",
-             calls["cfg"] / per_step, wall["cfg"])]
+             calls["cfg"] / per_step, wall["cfg"]),
+            ("mini-edit (no guidance, 1 pass)", "one", calls["one"] / per_step, wall["one"])]
     for label, key, c, w in rows:
         print(f"{label:44s} {res[key]['psnr']:8.2f} {res[key]['ssim']:6.3f} {c!s:>10} "
               f"{w if isinstance(w, str) else f'{w:7.2f}':>7}")
     print(f"wall-time ratio cfg / ec: {wall['cfg'] / wall['ec']:.2f}x (interleaved, same batches)")
+    print(f"wall-time ratio mini-edit 1-pass / ec: {wall['one'] / wall['ec']:.2f}x")
     return {"scores": res, "wall": wall, "calls": calls}
 
 
