@@ -6,8 +6,7 @@ from importlib.resources import files
 from zoo import Choice, ComponentSpec, ModelSpec, PaperRef
 
 PACKAGE = "zoo_ec"
-PAPER = PaperRef(title="Guidance Free Image Editing via Explicit Conditioning", arxiv="2503.17593", year=2025,
-                 authors="Samsung AI Center Cambridge")
+PAPER = PaperRef(title="Guidance Free Image Editing via Explicit Conditioning", arxiv="2503.17593", year=2025)
 UNSUPPORTED = {
     "lora": "the EC pipeline does not wire diffusers' LoRA loaders yet (its prompt VAE has no LoRA target)",
     "ip_adapter": "EC conditions on the context image through the starting noise, not through image cross-attention",
@@ -69,8 +68,9 @@ def _shipped(mid: str) -> str | None:
 def all_specs() -> list[ModelSpec]:
     common = dict(family="ec", task="image-editing", license="apache-2.0", paper=PAPER, unsupported=UNSUPPORTED,
                   export_targets=["onnx"])
-    full = "EC editing (one denoiser pass per step, no guidance) on a {what} UNet; random/unpublished weights: " \
-           "train with `zoo train {id}` (full-size cost and timing checks run on the meta device / benchmarks)."
+    full = "EC editing (one denoiser pass per step, no guidance) on a {what} UNet; random weights (none published, " \
+           "no full-size training recipe yet: the trainer covers ec-mini / ec-tiny); cost on the meta device, " \
+           "timing in benchmarks/ec_fullsize.py."
     return [
         ModelSpec(id="ec-sd15", summary=full.format(what="SD1.5", id="ec-sd15"), resolution=512,
                   components=_components(64, 77, 768, 512), config=_config("sd15", 768, 64, 8, 128, 20),
@@ -80,7 +80,8 @@ def all_specs() -> list[ModelSpec]:
                   choices=choices(), tags=["editing", "guidance-free", "on-device"], **common),
         ModelSpec(id="ec-mini", resolution=32, components=_components(16, 8, 64, 32),
                   summary="Miniature EC editor from the proving ground's mini-edit (32x32 photo crops; grayscale, "
-                  "invert, flip, blur, brighten, inpaint, x4 SR), one UNet pass per step.",
+                  "invert, flip, blur, brighten, inpaint, x4 SR), one UNet pass per step. Weights ship in the zoo_ec "
+                  "package (`zoo train ec-mini`: 1,200 flow-matching steps from the trained mini-edit, CPU).",
                   config=_config("mini-edit", 64, 16, 4, 32, 10), choices=choices(), shipped_weights=_shipped("ec-mini"),
                   tags=["proving-ground", "miniature", "photos"], **common),
         ModelSpec(id="ec-tiny", resolution=32, components=_components(16, 8, 16, 32),
