@@ -30,7 +30,7 @@ def main(argv=None) -> dict:
     torch.manual_seed(0)
     pipe = zoo.build(args.model, device="meta")  # shapes only, then real weights for the two modules timed
     unet = type(pipe.unet).from_config(pipe.unet.config).eval()
-    pvae = type(pipe.prompt_vae).from_config(pipe.prompt_vae.config).eval()
+    pvae = type(pipe.prompt_vae).from_config({**pipe.prompt_vae.config, "latent_size": args.latent}).eval()
     del pipe
     hidden, text_len = unet.config.cross_attention_dim, 77
     g = torch.Generator().manual_seed(0)
@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
 
     def ec() -> None:
         mean, logvar = pvae(pooled)
-        x = z + mean * logvar.exp().sqrt()
+        x = mean + logvar.exp().sqrt() * z  # y ~ N(mu, Sigma); the image posterior's encode is shared with CFG
         for i in range(args.steps):
             x = x - unet(x, torch.tensor([1000.0 * (1 - i / args.steps)]), encoder_hidden_states=states[:1]).sample / args.steps
 
