@@ -1,9 +1,13 @@
 """MobilePicasso: peak memory as the output grows (1024^2 -> 4096^2) and latency vs naive full-resolution editing.
 
-Per output side: the peak RSS rise of one pipeline call (edit at edit_size, latent projection, one-step
-x4 SR tile by tile at a memory budget), that of allocating the output alone (float32 result + uint8
-image, which any method must hold; measured the same way) and the working memory = peak - output.
+Per output side: the peak RSS rise of one pipeline call returning a tensor (edit at edit_size, latent
+projection, one-step x4 SR tile by tile at a memory budget), that of allocating the float32 output
+alone (which any method must hold; measured the same way) and the working memory = peak - output.
 The claim checked: working memory flat within 10% from the smallest to the largest output.
+(A PIL result adds a uint8 copy at the end, after the tiles are done; it is left out so that the
+conversion's peak does not hide the tiles' working memory.) glibc's dynamic mmap threshold lets
+freed per-tile buffers fragment the heap, so RSS can creep with the tile count; the run prints
+MALLOC_MMAP_THRESHOLD_ (set it, e.g. to 1048576, to take the allocator out of the measurement).
 
 Latency: the same editor run naively at the full output resolution (InstructPix2Pix on the whole
 image, decode with its VAE) vs the MobilePicasso pipeline, same steps, interleaved A B A B; the
@@ -25,7 +29,7 @@ def main() -> None:
     ap.add_argument("--budget-mb", type=float, default=64.0, help="memory budget the tile size is chosen from")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096], help="output sides")
     ap.add_argument("--steps", type=int, default=4, help="editing steps (both methods)")
-    ap.add_argument("--naive-sizes", type=int, nargs="+", default=[512], help="output sides timed naively too "
+    ap.add_argument("--naive-sizes", type=int, nargs="*", default=[512], help="output sides timed naively too "
                     "(the naive edit's attention grows with the square of the pixels: 1024^2 takes minutes here)")
     ap.add_argument("--mem-repeats", type=int, default=3, help="peak-memory runs per size (median)")
     ap.add_argument("--repeats", type=int, default=3)
@@ -57,17 +61,18 @@ def main() -> None:
     print(f"{a.model}: upscaling stage {per_px * 1024:.2f} MB per 1k latent px -> tile {tile} latent px "
           f"(+{ctx} context) for a {a.budget_mb:g} MB budget")
     pipe("make it red", photo(e), output_size=a.sizes[0], tile=tile, **kw)  # warm-up at the measured tile size
+    import os
+
+    print(f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', '(unset: glibc dynamic)')}")
     rows = []
     for side in a.sizes:
         def output_only(side=side):
-            out = torch.zeros(1, 3, side, side)
-            arr = out.add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-            del out
-            return [Image.fromarray(x) for x in arr]
+            return torch.zeros(1, 3, side, side).add_(1).div_(2)
 
         img = photo(e)
         out_mb = statistics.median(peak_memory_mb(output_only) for _ in range(a.mem_repeats))
-        peak = statistics.median(peak_memory_mb(lambda: pipe("make it red", img, output_size=side, tile=tile, **kw))
+        peak = statistics.median(peak_memory_mb(lambda: pipe("make it red", img, output_size=side, tile=tile,
+                                                                   output_type="pt", **kw))
                                  for _ in range(a.mem_repeats))
         rows.append({"output": side, "tile": tile, "peak_mb": peak, "output_mb": out_mb, "working_mb": peak - out_mb})
         print(f"  output {side}^2: peak {peak:.1f} MB (median of {a.mem_repeats}), output alone {out_mb:.1f} MB, working {peak - out_mb:.1f} MB")
