@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import lint as _lint_module  # noqa: F401  light; loaded now so importing it later cannot
+# replace the package attribute ``zoo.export.lint`` (the function below) with the submodule
 from .request import ExportRequest
 
 
@@ -23,9 +25,7 @@ export.__doc__ = "See zoo.export.api.export."
 
 
 def lint(*args: Any, **kwargs: Any) -> Any:
-    from .lint import lint as _lint
-
-    return _lint(*args, **kwargs)
+    return _lint_module.lint(*args, **kwargs)
 
 
 lint.__doc__ = "See zoo.export.lint.lint."
