@@ -318,7 +318,16 @@ def pipeline_params(pipeline_class: str, plugin: str = "") -> frozenset:
         cls = getattr(get_plugin_manager().pm.get_plugin(plugin), pipeline_class, None)
     if cls is None:
         return frozenset()
-    return frozenset(inspect.signature(cls.__call__).parameters)
+    names: set = set()
+    for klass in cls.__mro__:  # a subclass that forwards **kwargs takes its bases' arguments too
+        call = klass.__dict__.get("__call__")
+        if call is None:
+            continue
+        params = inspect.signature(call).parameters
+        names.update(n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            break
+    return frozenset(names)
 
 
 def spec_params(model_id: str) -> frozenset:
