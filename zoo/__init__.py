@@ -22,6 +22,7 @@ from .errors import (  # noqa: E402
 )
 from . import quiet as _quiet  # noqa: E402,F401  (drops transformers' torchvision notice)
 from .hookspecs import hookimpl  # noqa: E402
+from .lazy import lazy_exports  # noqa: E402
 from .registry import get_registry, get_spec, list_models, list_techniques  # noqa: E402
 from .specs import Choice, ComponentSpec, ModelSpec, PaperRef, TechniqueSpec  # noqa: E402
 
@@ -55,7 +56,7 @@ def spec_of(model):
 
 __all__ = [
     "__version__", "load", "build", "spec_of", "list_models", "list_techniques", "get_spec", "get_registry",
-    "hookimpl", "ModelSpec", "TechniqueSpec", "ComponentSpec", "PaperRef", "Choice",
+    "hookimpl", "lazy_exports", "ModelSpec", "TechniqueSpec", "ComponentSpec", "PaperRef", "Choice",
     "ZooError", "UnknownModelError", "RegistryCollisionError", "WeightsNotFoundError",
     "UnsafeCheckpointError", "CorruptWeightsError", "PluginLoadError", "HubAuthError",
 ]

@@ -9,19 +9,14 @@ first access (diffusers finds them through a saved pipeline's model_index.json).
 """
 from __future__ import annotations
 
-from zoo import hookimpl
+from zoo import hookimpl, lazy_exports
 
 from .specs import all_specs
 
 _LAZY = {"ECEditPipeline": "pipeline", "PromptVAE": "prompt_vae"}
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 @hookimpl

@@ -8,7 +8,7 @@ model_index.json, whose library entry is ``zoo_edgedit``).
 """
 from __future__ import annotations
 
-from zoo import hookimpl
+from zoo import hookimpl, lazy_exports
 
 from .specs import all_specs
 
@@ -18,12 +18,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 @hookimpl

@@ -11,7 +11,7 @@ Importing it imports no torch or diffusers.
 """
 from __future__ import annotations
 
-from zoo import TechniqueSpec, hookimpl
+from zoo import TechniqueSpec, hookimpl, lazy_exports
 
 from .choices import CHOICES, PAPER, TASKS
 
@@ -22,12 +22,7 @@ __all__ = ["apply", "set_task", "fold", "TASKS", "MTUUNet2DConditionModel"]
 _LAZY = {"MTUUNet2DConditionModel": "unet", "ModelMixin": "unet"}
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 def apply(model, config=None):

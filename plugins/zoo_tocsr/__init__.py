@@ -7,9 +7,8 @@ Registering imports no torch; ``zoo_tocsr.TOCSRUNet`` / ``TOCSRPipeline`` load o
 """
 from __future__ import annotations
 
-import importlib
 
-from zoo import hookimpl
+from zoo import hookimpl, lazy_exports
 
 from .specs import all_specs
 
@@ -17,10 +16,7 @@ _LAZY = {"TOCSRUNet": "unet", "TOCSRPipeline": "pipeline", "BottleneckResnet": "
          "DroppedTransformer": "library"}
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 @hookimpl

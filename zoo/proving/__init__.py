@@ -12,8 +12,7 @@ Names are imported lazily so that ``import zoo.proving`` stays cheap (no torch, 
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     # digits task
@@ -31,7 +30,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'zoo.proving' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
