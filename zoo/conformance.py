@@ -611,7 +611,9 @@ def check_lora(t: Target) -> None:
     pipe.unload_lora_weights()
     if _lora_modules(den):
         raise CheckFailed("unload_lora_weights() left LoRA layers in the denoiser")
-    same_trace("after unload_lora_weights()", t.run(pipe), base, 1e-6)
+    # fuse_lora/unfuse_lora above add and subtract B@A in place: fp32 round-off of ~1 ulp per
+    # weight remains after unloading, so "back to the original" is judged at 1e-5, not bit-exact
+    same_trace("after unload_lora_weights()", t.run(pipe), base, 1e-5)
 
 
 # Stock diffusers pipelines that do not do what their API offers (the control fails too).
