@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
     p.add_argument("--size", type=positive_int, default=None, help="output side in pixels (default: the model's)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: cpu)")
     p.add_argument("--technique", action="append", default=[], metavar="ID[:KEY=VALUE,...]",
-                   help="apply a technique by id, with options (repeatable), e.g. attention-reuse:interval=2")
+                   help="apply a technique by id, with options (repeatable), e.g. attention-reuse:policy=hurry,reuse=10")
     p.add_argument("--out", default=None,
                    help="image file to write (default: $ZOO_OUTPUT_DIR or ~/.cache/ondevice-zoo/outputs/ID-SEED.png)")
     p.set_defaults(func=run)
