@@ -54,8 +54,11 @@ def spec_of(model):
     return _spec_of(model)
 
 
+# pipeline_class loads zoo.loading on first access (it imports diffusers when called)
+__getattr__ = lazy_exports(__name__, {"pipeline_class": "loading"})
+
 __all__ = [
-    "__version__", "load", "build", "spec_of", "list_models", "list_techniques", "get_spec", "get_registry",
+    "__version__", "load", "build", "spec_of", "pipeline_class", "list_models", "list_techniques", "get_spec", "get_registry",
     "hookimpl", "lazy_exports", "ModelSpec", "TechniqueSpec", "ComponentSpec", "PaperRef", "Choice",
     "ZooError", "UnknownModelError", "RegistryCollisionError", "WeightsNotFoundError",
     "UnsafeCheckpointError", "CorruptWeightsError", "PluginLoadError", "HubAuthError",

@@ -57,6 +57,25 @@ def build(spec_or_id: Union[str, ModelSpec], device: Optional[str] = None, empty
     return model
 
 
+def pipeline_class(spec_or_id: Union[str, ModelSpec]) -> type:
+    """The class a registered model builds (``spec.pipeline_class``), without building it: a diffusers
+    class, or one the owning plugin's package exports. A plugin composing another plugin's model uses
+    this instead of importing that plugin (``zoo.pipeline_class("tocsr-x4")`` is TOCSRPipeline)."""
+    spec = _spec(spec_or_id)
+    name = spec.pipeline_class
+    if not name:
+        raise ZooError(f"{spec.id} declares no pipeline_class (it is a {spec.task!r} model, not a pipeline)")
+    import diffusers
+
+    cls = getattr(diffusers, name, None)
+    if cls is None and spec.plugin:
+        cls = getattr(get_plugin_manager().pm.get_plugin(spec.plugin), name, None)
+    if not isinstance(cls, type):
+        raise ZooError(f"{spec.id}: pipeline class {name!r} is neither in diffusers nor exported by its plugin "
+                       f"{spec.plugin!r} (export it from the package, e.g. with zoo.lazy_exports)")
+    return cls
+
+
 def _eval_mode(model: Any) -> None:
     """Inference mode, as diffusers' from_pretrained returns models (training mode would drop
     DiT's class labels at random and run dropout); training code calls .train() itself."""
@@ -80,8 +99,9 @@ def _is_module(obj: Any) -> bool:
     return isinstance(obj, torch.nn.Module)
 
 
-def load_weights(model: Any, folder: Path, dtype: Any = None) -> Any:
-    """Load safetensors weights from a diffusers-layout folder into ``model`` (pipeline or module)."""
+def load_weights(model: Any, folder: Path, dtype: Any = None, borrowed: Optional[Mapping[str, Path]] = None) -> Any:
+    """Load safetensors weights from a diffusers-layout folder into ``model`` (pipeline or module).
+    ``borrowed``: component name -> folder, for components ``folder`` does not hold itself."""
     hub.verify_manifest(folder)
     if _is_module(model):
         sub = folder if (folder / "config.json").exists() else _single_component_dir(folder)
@@ -89,6 +109,8 @@ def load_weights(model: Any, folder: Path, dtype: Any = None) -> Any:
     new = {}
     for name, comp in model.components.items():
         sub = folder / name
+        if not sub.is_dir() and name in (borrowed or {}):
+            sub = borrowed[name]
         if comp is None:
             continue
         if _is_module(comp):
@@ -110,7 +132,19 @@ def load_folder(spec: ModelSpec, folder: Path, dtype: Any = None) -> Any:
     fast = _load_pushed_pipeline(folder, dtype)
     if fast is not None:
         return fast
-    return load_weights(build(spec, empty=True), folder, dtype)
+    return load_weights(build(spec, empty=True), folder, dtype, _borrowed(spec))
+
+
+def _borrowed(spec: Optional[ModelSpec]) -> dict[str, Path]:
+    """``spec.config["weights_from"]`` ({component: "OTHER-ID/SUBFOLDER"}): components whose weights are
+    another registered model's (a frozen base), so ``spec``'s own folder ships only what it trained."""
+    out = {}
+    for name, ref in ((spec.config.get("weights_from") if spec else None) or {}).items():
+        other, _, sub = str(ref).partition("/")
+        base = hub.resolve(get_registry().get(other), progress=False)
+        hub.verify_manifest(base)
+        out[name] = base / (sub or name)
+    return out
 
 
 def _load_pushed_pipeline(folder: Path, dtype: Any) -> Any:

@@ -19,4 +19,4 @@ def build_pipeline(spec: Any) -> Any:
         vae=editor.vae, text_encoder=editor.text_encoder, tokenizer=editor.tokenizer, unet=editor.unet,
         scheduler=editor.scheduler, projection=projection, sr_unet=up.unet, sr_vae=up.vae, sr_scheduler=up.scheduler,
         scale=up.config.scale, sr_timestep=up.config.timestep, sr_context_tokens=up.config.context_tokens,
-        **cfg.get("pipeline_kwargs", {}))
+        upscaler_id=cfg["upscaler"], **cfg.get("pipeline_kwargs", {}))

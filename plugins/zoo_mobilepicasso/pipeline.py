@@ -35,22 +35,24 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
                  sr_unet: Any, sr_vae: Any, sr_scheduler: Any, safety_checker: Any = None, feature_extractor: Any = None,
                  image_encoder: Any = None, requires_safety_checker: bool = False, edit_size: int = 512, scale: int = 4,
                  sr_timestep: int = 999, sr_context_tokens: int = 77, memory_budget_mb: float = 1024.0,
-                 mb_per_latent_pixel: float = 0.5, tile_context: int = 8) -> None:
+                 mb_per_latent_pixel: float = 0.5, tile_context: int = 8, upscaler_id: str = "tocsr-x4") -> None:
         super().__init__(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
                          safety_checker=safety_checker, feature_extractor=feature_extractor, image_encoder=image_encoder,
                          requires_safety_checker=requires_safety_checker)
         self.register_modules(projection=projection, sr_unet=sr_unet, sr_vae=sr_vae, sr_scheduler=sr_scheduler)
         self.register_to_config(edit_size=edit_size, scale=scale, sr_timestep=sr_timestep,
                                 sr_context_tokens=sr_context_tokens, memory_budget_mb=memory_budget_mb,
-                                mb_per_latent_pixel=mb_per_latent_pixel, tile_context=tile_context)
+                                mb_per_latent_pixel=mb_per_latent_pixel, tile_context=tile_context, upscaler_id=upscaler_id)
 
     # ------------------------------------------------------------------ parts (also used in training)
     def upscaler(self) -> Any:
-        """The one-step upscaler as a TOCSRPipeline over this pipeline's SR components (shared, not copied)."""
-        from zoo_tocsr.pipeline import TOCSRPipeline
+        """The one-step upscaler (the class of the registered ``upscaler_id``, found through the registry)
+        over this pipeline's SR components (shared, not copied)."""
+        import zoo
 
-        return TOCSRPipeline(unet=self.sr_unet, vae=self.sr_vae, scheduler=self.sr_scheduler, scale=self.config.scale,
-                             timestep=self.config.sr_timestep, context_tokens=self.config.sr_context_tokens)
+        cls = zoo.pipeline_class(self.config.upscaler_id)
+        return cls(unet=self.sr_unet, vae=self.sr_vae, scheduler=self.sr_scheduler, scale=self.config.scale,
+                   timestep=self.config.sr_timestep, context_tokens=self.config.sr_context_tokens)
 
     def edit_grid(self) -> int:
         """Pixels per editor latent pixel times the editor UNet's downsampling (edit sides are multiples)."""
