@@ -1,4 +1,4 @@
-"""MTU: step-0 equality with the original UNet, folding equality, save/load, the task switch and
+"""MTU: step-0 equality with the original UNet, folding equality, save/load, set_task and
 errors (tiny models); per-task params and MACs at full size on the meta device (sd15)."""
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_fold_equals_routed_output_per_task_and_routers_differ(tiny):
     cond = torch.randn(1, 4, 8, 8)
     outs = {}
     for task in ("t2i", "edit", "sr", "inpaint"):
-        zoo_mtu.set_task(up.unet, task, image=cond)
+        zoo_mtu.set_task(up.unet, task, image=None if task == "t2i" else cond)
         folded = zoo_mtu.fold(up, task)
         assert type(folded).__name__ == "UNet2DConditionModel"
         assert not any("MTU" in type(m).__name__ or "Task" in type(m).__name__ for m in folded.modules())
@@ -99,20 +99,6 @@ def test_save_load_keeps_the_mtu_modules(tiny, tmp_path):
         torch.testing.assert_close(plain(xin, t, e).sample, ref, rtol=1e-4, atol=1e-5)
 
 
-def test_mtu_tiny_pipeline_runs_each_task():
-    import numpy as np
-
-    pipe = zoo.load("mtu-tiny", pretrained=False)
-    photo = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
-    mask = np.zeros((64, 64), np.uint8)
-    mask[16:48, 16:48] = 255
-    for task, image, kw in (("t2i", None, {}), ("edit", photo, {}), ("inpaint", photo, {"mask_image": mask}),
-                            ("sr", photo[::4, ::4], {"size": 64})):
-        zoo_mtu.set_task(pipe, task, image=image, **kw)
-        img = pipe("a photo", num_inference_steps=1, height=64, width=64, output_type="np").images
-        assert img.shape == (1, 64, 64, 3) and np.isfinite(img).all()
-
-
 def test_user_errors_are_one_line_zoo_errors(tiny):
     with pytest.raises(zoo.ZooError, match="experts"):
         zoo_mtu.apply(copy.deepcopy(tiny), {"experts": 0})
@@ -121,7 +107,7 @@ def test_user_errors_are_one_line_zoo_errors(tiny):
     up = zoo_mtu.apply(copy.deepcopy(tiny))
     with pytest.raises(zoo.ZooError, match="already"):
         zoo_mtu.apply(up)
-    with pytest.raises(zoo.ZooError, match="unknown MTU task"):
+    with pytest.raises(zoo.ZooError, match="unknown MTU task 'colorize'.*t2i, edit, sr, inpaint"):
         zoo_mtu.set_task(up, "colorize")
     with pytest.raises(zoo.ZooError, match="needs image"):
         zoo_mtu.set_task(up, "edit")
@@ -166,7 +152,7 @@ def test_full_size_sd15_per_task_params_and_gmacs_equal_single_task_meta():
     assert m0.total > 390e9  # attention counted (SD1.5 at 512^2: 401.6 GMACs)
     up = zoo_mtu.apply(copy.deepcopy(base))
     for task in ("t2i", "edit"):
-        zoo_mtu.set_task(up, task, image=torch.empty(1, 4, 64, 64, device="meta"))
+        zoo_mtu.set_task(up, task, image=None if task == "t2i" else torch.empty(1, 4, 64, 64, device="meta"))
         p1, m1 = _meta_profile(up, 4)
         p2, m2 = _meta_profile(zoo_mtu.fold(up, task), 4 if task == "t2i" else 8)
         assert abs(p1 - p0) / p0 < 0.01 and abs(p2 - p0) / p0 < 0.01, (task, p0, p1, p2)

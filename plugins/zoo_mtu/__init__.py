@@ -3,10 +3,12 @@ becomes N experts of width d/N routed by a learned per-layer task embedding, wit
 and a task conv_in (8 channels for edit / sr / inpaint); everything else frozen.
 
     pipe = zoo.load("sd15", techniques={"mtu": {"experts": 4}})   # step 0 == the original UNet
-    zoo_mtu.set_task(pipe, "sr", image=low_res)                    # edit | sr | inpaint | t2i
+    pipe("sharpen the x4 upscale", image=low_res, task="sr")     # task= t2i | edit | sr | inpaint
     unet = zoo_mtu.fold(pipe, "sr")          # one plain FFN per layer: export like any UNet
 
-Models: mtu-sd15, mtu-nanosd-m (random / unpublished MTU weights), mtu-tiny (tests).
+Models: mtu-sd15, mtu-nanosd-m (random / unpublished MTU weights), mtu-mini (trained on the proving
+ground from mini-edit, weights shipped), mtu-tiny (tests). Pipelines: MTUStableDiffusionPipeline
+(``TASKS``: the values task= takes; ``pipe.tasks``: this model's).
 Importing it imports no torch or diffusers.
 """
 from __future__ import annotations
@@ -15,14 +17,25 @@ from zoo import TechniqueSpec, hookimpl, lazy_exports
 
 from .choices import CHOICES, PAPER, TASKS
 
-__all__ = ["apply", "set_task", "fold", "TASKS", "MTUUNet2DConditionModel"]
+__all__ = ["apply", "set_task", "fold", "TASKS", "MTUUNet2DConditionModel", "MTUStableDiffusionPipeline", "mtu_unet_class"]
 
 # diffusers finds zoo_mtu.MTUUNet2DConditionModel (and its loadable base ModelMixin) through a saved
 # pipeline's model_index.json; loaded on first access so registering imports no torch.
-_LAZY = {"MTUUNet2DConditionModel": "unet", "ModelMixin": "unet"}
+_LAZY = {"MTUUNet2DConditionModel": "unet", "ModelMixin": "unet", "mtu_unet_class": "unet",
+         "MTUStableDiffusionPipeline": "pipeline"}
+_lazy = lazy_exports(__name__, _LAZY)
 
 
-__getattr__ = lazy_exports(__name__, _LAZY)
+def __getattr__(name):
+    try:
+        return _lazy(name)
+    except AttributeError:
+        if not name.startswith("MTU"):
+            raise
+    # MTU<C> of another UNet class C (e.g. MTUNanoSDUNet, named in a saved pipeline's model_index.json)
+    from .classes import resolve_class
+
+    return resolve_class(name)
 
 
 def apply(model, config=None):
@@ -64,16 +77,13 @@ def register_techniques(register):
 
 @hookimpl
 def build_model(spec):
+    """The base model (random weights) upcycled for the spec's tasks: an MTUStableDiffusionPipeline whose
+    calls without task= run the first task (as after from_pretrained)."""
     import zoo
 
-    from .technique import apply as _apply, set_task as _set_task
+    from .technique import apply as _apply
 
-    pipe = zoo.build(spec.config["base"])
-    _apply(pipe, {**spec.config.get("options", {}), "tasks": spec.config.get("tasks", list(TASKS))})
-    task = spec.config.get("task", "t2i")
-    if task != "t2i":
-        raise zoo.ZooError(f"{spec.id}: a build starts in task t2i (conditioned tasks need an image: zoo_mtu.set_task)")
-    return _set_task(pipe, task)
+    return _apply(zoo.build(spec.config["base"]), {**spec.config.get("options", {}), "tasks": spec.config["tasks"]})
 
 
 @hookimpl

@@ -19,12 +19,16 @@ CHOICES = {
     "router": Choice(value="per layer: task embedding (task_dim=64) -> Linear -> SiLU -> Linear -> softmax over N",
                      why="the paper says 'small MLP' without widths", field="technique option: task_dim"),
     "task_conv_in": Choice(
-        value="t2i: the pretrained 4-channel conv; edit / sr / inpaint: 8 channels, the extra 4 zero-initialised",
-        why="InstructPix2Pix's initialisation: step 0 ignores the condition"),
+        value="t2i: a conv over the noisy latent; edit / sr / inpaint: over latent + condition latent (8 channels). From "
+              "a text-to-image UNet the extra 4 start at zero; from an InstructPix2Pix-style UNet (mini-edit) the "
+              "conditioned tasks start from its 8-channel conv and t2i from its latent slice",
+        why="InstructPix2Pix's initialisation: step 0 ignores the condition (or reproduces the editing base exactly)"),
     "conditions": Choice(
-        value="edit: VAE latent of the input photo; sr: of the bicubic upsample to the output size; inpaint: of the "
-              "photo with masked pixels set to 0 (no mask channel: the paper's 8 channels)",
-        why="the paper names the concatenated latents, not their preprocessing"),
+        value="edit: the input photo; sr: the bicubic x4 upsample of the low-resolution photo to the output size; "
+              "inpaint: the photo with the pixels under mask_image set to 0 in [-1, 1] (no mask channel: the paper's 8 "
+              "channels); each as its VAE posterior mode, unscaled (InstructPix2Pix's image latent)",
+        why="the paper names the concatenated latents, not their preprocessing; InstructPix2Pix's latent keeps an "
+            "editing base's meaning of its condition channels"),
     "guidance": Choice(value="classifier-free guidance on the text only; the condition latent is the same in both "
                              "halves of the batch", why="one denoiser call per step, as the stock SD pipeline"),
     "folding": Choice(value="per task: experts concatenated into one FFN of the original width, output columns "

@@ -125,28 +125,43 @@ class TaskLayerNorm(nn.Module):
 
 
 class TaskConvIn(nn.Module):
-    """conv_in per task: t2i keeps the pretrained 4-channel conv; conditioned tasks get 8 input
-    channels (the condition latent's weights start at zero, so step 0 ignores it). A 4-channel input
-    to a conditioned task is concatenated with the state's condition latent (repeated over a
-    batch that classifier-free guidance doubled)."""
+    """conv_in per task: t2i takes the noisy latent (``latent_channels``); conditioned tasks take it
+    concatenated with a condition latent (``latent_channels + cond_channels``). From a text-to-image
+    UNet (conv_in over the latent only) t2i keeps the pretrained conv and the conditioned tasks' extra
+    input weights start at zero (step 0 ignores the condition); from an InstructPix2Pix-style UNet
+    (conv_in already over latent + condition) the conditioned tasks keep the pretrained conv and t2i
+    takes its latent slice. A latent-only input to a conditioned task is concatenated with the
+    state's condition latent (repeated over a batch that classifier-free guidance doubled)."""
 
-    def __init__(self, conv: nn.Conv2d, tasks: Sequence[str], state: Optional[TaskState] = None, cond_channels: int = 4):
+    def __init__(self, conv: nn.Conv2d, tasks: Sequence[str], state: Optional[TaskState] = None, cond_channels: int = 4,
+                 latent_channels: Optional[int] = None):
         super().__init__()
+        latent = conv.in_channels if latent_channels is None else latent_channels
+        if conv.in_channels not in (latent, latent + cond_channels):
+            raise ValueError(f"conv_in has {conv.in_channels} input channels: MTU expects the latent ({latent}) or "
+                             f"latent + condition ({latent + cond_channels})")
+        live = conv.weight.device.type != "meta"
+
+        def new_conv(cin: int) -> nn.Conv2d:
+            return nn.Conv2d(cin, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                             device=conv.weight.device, dtype=conv.weight.dtype)
+
         convs = {}
         for t in tasks:
-            if t in CONDITIONED:
-                c = nn.Conv2d(conv.in_channels + cond_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                              conv.padding, device=conv.weight.device, dtype=conv.weight.dtype)
-                with torch.no_grad():
-                    if conv.weight.device.type != "meta":
-                        c.weight.zero_()
-                        c.weight[:, :conv.in_channels].copy_(conv.weight)
-                        c.bias.copy_(conv.bias)
-                convs[t] = c
-            else:
+            cin = latent + cond_channels if t in CONDITIONED else latent
+            if cin == conv.in_channels:
                 convs[t] = copy.deepcopy(conv)
+                continue
+            c = new_conv(cin)
+            if live:
+                with torch.no_grad():
+                    c.weight.zero_()
+                    n = min(cin, conv.in_channels)  # the latent channels come first in both layouts
+                    c.weight[:, :n].copy_(conv.weight[:, :n])
+                    c.bias.copy_(conv.bias)
+            convs[t] = c
         self.convs = nn.ModuleDict(convs)
-        self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
+        self.in_channels, self.out_channels = latent, conv.out_channels
         object.__setattr__(self, STATE_ATTR, state)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,7 +206,8 @@ def upcycle(unet: nn.Module, n_experts: int = 4, tasks: Sequence[str] = TASKS, t
             moe.init_from(ff)
         b.ff = moe
         b.norm3 = TaskLayerNorm(b.norm3, tasks, state)
-    unet.conv_in = TaskConvIn(unet.conv_in, tasks, state)
+    latent = getattr(getattr(unet, "config", None), "out_channels", None)  # the noisy latent's channels
+    unet.conv_in = TaskConvIn(unet.conv_in, tasks, state, latent_channels=latent)
     object.__setattr__(unet, STATE_ATTR, state)
     return state
 

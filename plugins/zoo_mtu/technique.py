@@ -53,12 +53,11 @@ def unet_of(model: Any) -> Any:
 
 def apply(model: Any, config: Optional[dict] = None) -> Any:
     """Upcycle the UNet of ``model`` in place (step 0 reproduces the original), freeze all but MTU's
-    modules, and return ``model``. A stock UNet2DConditionModel becomes MTUUNet2DConditionModel
-    (save_pretrained / from_pretrained keep the MTU modules)."""
-    from diffusers import UNet2DConditionModel
-
+    modules, and return ``model``: a pipeline becomes an ``MTUStableDiffusionPipeline`` (``task=`` call
+    argument); a UNet of a diffusers model class ``C`` becomes ``MTU<C>`` (MTUUNet2DConditionModel for
+    SD1.5's), whose save_pretrained / from_pretrained keep the MTU modules."""
     from .modules import freeze_all_but_mtu, upcycle
-    from .unet import MTUUNet2DConditionModel
+    from .unet import mtu_unet_class
 
     opts = parse_options(config)
     unet = unet_of(model)
@@ -68,54 +67,21 @@ def apply(model: Any, config: Optional[dict] = None) -> Any:
         upcycle(unet, opts.experts, opts.tasks, opts.task_dim, init=True)
     except ValueError as exc:
         raise ZooError(f"cannot upcycle {type(unet).__name__}: {exc}") from None
-    if type(unet) is UNet2DConditionModel:
-        unet.__class__ = MTUUNet2DConditionModel
+    if hasattr(unet, "register_to_config") and hasattr(unet, "save_pretrained"):  # a diffusers model class
+        unet.__class__ = mtu_unet_class(type(unet))
         unet.register_to_config(mtu_experts=opts.experts, mtu_tasks=list(opts.tasks), mtu_task_dim=opts.task_dim)
-        if unet is not model and hasattr(model, "register_modules"):  # model_index.json must name the new class
-            model.register_modules(unet=unet)
     freeze_all_but_mtu(unet)
+    if unet is not model:
+        from .pipeline import as_mtu_pipeline
+
+        model = as_mtu_pipeline(model)
     return model
 
 
-def condition_latent(pipe: Any, task: str, image: Any, mask_image: Any = None, size: Optional[int] = None) -> Any:
-    """The condition latent of ``task``: the VAE latent of the input photo (edit), of the masked
-    photo (inpaint: masked pixels set to 0 in [-1, 1]), of the bicubic upsample of the
-    low-resolution photo to the output size (sr). Uses the latent mean, scaled like the pipeline's."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-
-    x = _to_tensor(image)
-    if task == "sr":
-        out = size or x.shape[-1] * 4
-        x = F.interpolate(x, size=(out, out), mode="bicubic", align_corners=False).clamp(-1, 1)
-    if task == "inpaint":
-        if mask_image is None:
-            raise ZooError("task 'inpaint' needs mask_image (white = pixels to fill)")
-        m = torch.as_tensor(np.asarray(mask_image, dtype=np.float32))
-        m = (m / 255.0 if m.max() > 1 else m).reshape(1, 1, *m.shape[-2:]) if m.ndim <= 3 else m
-        x = x * (m < 0.5)
-    vae = pipe.vae
-    with torch.no_grad():
-        lat = vae.encode(x.to(vae.device, vae.dtype)).latent_dist.mean
-    return lat * vae.config.scaling_factor
-
-
-def _to_tensor(image: Any) -> Any:
-    import numpy as np
-    import torch
-
-    if isinstance(image, torch.Tensor):
-        return image if image.ndim == 4 else image[None]
-    a = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image, dtype=np.float32)
-    if a.ndim != 3 or a.shape[-1] != 3:
-        raise ZooError(f"image must be HxWx3 (got shape {a.shape})")
-    return torch.from_numpy(a / 127.5 - 1.0).permute(2, 0, 1)[None]
-
-
-def set_task(model: Any, task: str, image: Any = None, mask_image: Any = None, size: Optional[int] = None) -> Any:
+def set_task(model: Any, task: str, image: Any = None, mask_image: Any = None, size: Any = None) -> Any:
     """Switch the upcycled model to ``task``; conditioned tasks need ``image`` (a pipeline encodes
-    it with its VAE; a bare UNet takes a condition latent tensor)."""
+    it with its VAE, see zoo_mtu.conditions; a bare UNet takes a condition latent tensor). ``size``:
+    the output side (int) or (H, W); default the image's size (x4 for sr)."""
     from .modules import CONDITIONED, state_of
 
     unet = unet_of(model)
@@ -123,28 +89,42 @@ def set_task(model: Any, task: str, image: Any = None, mask_image: Any = None, s
         state = state_of(unet)
     except ValueError:
         raise ZooError("this model is not MTU-upcycled: load it with techniques={'mtu': {}}") from None
-    if task not in state.tasks:
-        raise ZooError(f"unknown MTU task {task!r}; choose one of {', '.join(state.tasks)}")
+    check_task(task, state.tasks, image, mask_image, need_mask=unet is not model)
     cond = None
     if task in CONDITIONED:
-        if image is None:
-            raise ZooError(f"task {task!r} needs image=")
-        cond = image if unet is model else condition_latent(model, task, image, mask_image, size)
+        from .conditions import condition_latent
+
+        hw = (size, size) if isinstance(size, int) else size
+        cond = image if unet is model else condition_latent(model, task, image, mask_image, hw)
     state.task, state.cond = task, cond
     return model
+
+
+def check_task(task: Any, tasks: Any, image: Any, mask_image: Any, need_mask: bool = True) -> None:
+    """One-line ZooErrors: an unknown task (naming the allowed ones), a task without its image or mask."""
+    from .modules import CONDITIONED
+
+    if task not in tasks:
+        raise ZooError(f"unknown MTU task {task!r}: this model's tasks are {', '.join(tasks)} (task=...)")
+    if task in CONDITIONED and image is None:
+        what = {"edit": "the photo to edit", "sr": "the low-resolution photo", "inpaint": "the photo (and mask_image=)"}
+        raise ZooError(f"task {task!r} needs image= ({what[task]})")
+    if task not in CONDITIONED and image is not None:
+        raise ZooError(f"task {task!r} draws from the prompt alone: drop image= or pick one of "
+                       f"{', '.join(t for t in tasks if t in CONDITIONED)}")
+    if task == "inpaint" and mask_image is None and need_mask:
+        raise ZooError("task 'inpaint' needs mask_image= (white = pixels to fill, as diffusers' inpainting)")
+    if task != "inpaint" and mask_image is not None:
+        raise ZooError(f"mask_image= is for task 'inpaint', not {task!r}")
 
 
 def fold(model: Any, task: str) -> Any:
     """A plain single-task UNet of ``task`` (router weights folded into one FFN per layer)."""
     from .modules import fold as fold_unet
+    from .unet import MTUUNetMixin
 
     unet = unet_of(model)
-    if hasattr(unet, "fold") and callable(unet.fold) and type(unet).__name__ == "MTUUNet2DConditionModel":
-        try:
-            return unet.fold(task)
-        except ValueError as exc:
-            raise ZooError(str(exc)) from None
     try:
-        return fold_unet(unet, task)
+        return unet.fold(task) if isinstance(unet, MTUUNetMixin) else fold_unet(unet, task)
     except ValueError as exc:
         raise ZooError(str(exc)) from None

@@ -69,10 +69,12 @@ class Encoded:
 
         from zoo.proving.photos import to_tensor
 
+        from .conditions import encode
+
         vae, sf = pipe.vae, pipe.vae.config.scaling_factor
         with torch.no_grad():
             self.x0 = vae.encode(to_tensor(data.targets)).latent_dist.mean * sf
-            self.cond = None if data.conds is None else vae.encode(to_tensor(data.conds)).latent_dist.mean * sf
+            self.cond = None if data.conds is None else encode(vae, to_tensor(data.conds))
             prompts = sorted(set(data.prompts))
             ids = pipe.tokenizer(prompts, padding="max_length", max_length=pipe.tokenizer.model_max_length,
                                  truncation=True, return_tensors="pt").input_ids
@@ -194,13 +196,20 @@ def save(pipe: Any, out: Path, result: dict, overwrite: bool = False) -> Path:
 
 
 def train_spec(spec: Any, config: dict) -> Path:
-    """``zoo train mtu-*``: build the spec's model (random MTU weights on its base) and train it."""
+    """``zoo train mtu-*``: upcycle the spec's base and train it. ``init: pretrained`` specs (mtu-mini) start
+    from the base's trained weights (mini-edit's shipped ones); the others from the random build. The
+    spec's ``train`` dict holds the recipe's defaults; ``config`` overrides them."""
     import zoo
 
+    config = {**spec.config.get("train", {}), **(config or {})}
     cfg = parse_config(config)
     if cfg.out is None:
         cfg.out = Path("runs") / spec.id
         parse_config({**config, "out": cfg.out})  # the default folder must not hold a previous run either
-    pipe = zoo.load(spec.id, pretrained=False)
+    if spec.config.get("init") == "pretrained":
+        opts = {**spec.config.get("options", {}), "tasks": spec.config["tasks"], "experts": cfg.experts}
+        pipe = zoo.load(spec.config["base"], techniques={"mtu": opts}, progress=cfg.progress)
+    else:
+        pipe = zoo.load(spec.id, pretrained=False)
     train(pipe, cfg)
     return cfg.out
