@@ -192,10 +192,13 @@ def _lint_aten(name: str, ep: Any, targets: list[str]) -> list[Issue]:
 def _lint_onnx_of(name: str, ep: Any, inputs: dict[str, Any]) -> list[Issue]:
     import torch
 
+    from .onnx_translations import translation_table
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(ep, (), kwargs=inputs, dynamo=True, optimize=True, verbose=False)
+            program = torch.onnx.export(ep, (), kwargs=inputs, dynamo=True, optimize=True, verbose=False,
+                                        custom_translation_table=translation_table())
     except Exception as exc:
         return [Issue(name, "qnn", "export-failed", f"ONNX export failed: {str(exc).splitlines()[0][:200]}")]
     return lint_onnx(program.model_proto, name)

@@ -24,6 +24,8 @@ def export_onnx(module: Any, inputs: dict[str, Any], path: Path, opset: int = 18
     """Export ``module(**inputs)`` to ``path`` with static shapes; return what the metadata records."""
     import torch
 
+    from .onnx_translations import translation_table
+
     if external_data is None:
         external_data = param_bytes(module) > EXTERNAL_DATA_BYTES
     with warnings.catch_warnings(), torch.no_grad():
@@ -32,6 +34,7 @@ def export_onnx(module: Any, inputs: dict[str, Any], path: Path, opset: int = 18
             program = torch.onnx.export(
                 module, (), kwargs=inputs, dynamo=True, opset_version=opset, optimize=optimize,
                 output_names=[OUTPUT_NAME], external_data=external_data, verbose=False,
+                custom_translation_table=translation_table(),
             )
         except Exception as exc:  # the exporter's own errors are long; keep the first lines
             raise ZooError(f"torch.onnx export failed: {_first_lines(exc)}") from exc
