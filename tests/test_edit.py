@@ -136,3 +136,58 @@ def test_plugin_contract():
     reg = zoo.get_registry()
     assert reg.technique("mm-edit").choices["eta"].field == "technique option: eta"
     assert {"edit-pixart-sigma", "mm-edit-sd35m", "edit-pixart-sigma-tiny", "mm-edit-sd35m-tiny"} <= set(reg.models)
+
+
+def _stock_state(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_remove_restores_the_stock_model_bit_for_bit():
+    import zoo_edit
+    from zoo_edit.technique import apply_edit
+
+    pipe = zoo.load("mini-pixart-tiny", pretrained=False)
+    t = pipe.transformer.eval()
+    procs, state, config = dict(t.attn_processors), _stock_state(t), dict(t.config)
+    args = dict(hidden_states=torch.randn(2, 4, 8, 8), encoder_hidden_states=torch.randn(2, 6, t.config.caption_channels),
+                timestep=torch.tensor([10, 500]))
+    with torch.no_grad():
+        ref = t(**args).sample
+        apply_edit("edit", pipe, {})
+        assert pipe.transformer is t and type(t).__name__ == "EDiTPixArtTransformer2DModel"
+        torch.nn.init.normal_(t.transformer_blocks[0].attn1.edit_q.conv1.weight)
+        assert not torch.equal(t(**args).sample, ref)
+        assert zoo_edit.remove(pipe) is pipe
+        assert type(t).__name__ == "PixArtTransformer2DModel" and pipe.config["transformer"][1] == "PixArtTransformer2DModel"
+        assert torch.equal(t(**args).sample, ref)                         # bit for bit
+    assert dict(t.attn_processors) == procs and not t._forward_pre_hooks
+    assert set(t.state_dict()) == set(state) and dict(t.config) == config
+    with pytest.raises(zoo.ZooError, match="not applied"):
+        zoo_edit.remove(pipe)
+    apply_edit("edit", pipe, {})                                          # and it converts again
+    assert type(pipe.transformer).__name__ == "EDiTPixArtTransformer2DModel"
+
+
+def test_remove_mm_edit_and_a_model_built_converted(tmp_path):
+    from diffusers import PixArtTransformer2DModel
+
+    from zoo_edit.models import convert, unconvert
+
+    t = _sd3_tiny().eval()
+    procs = dict(t.attn_processors)
+    cfg = t.config
+    args = dict(hidden_states=torch.randn(1, cfg.in_channels, 8, 8), timestep=torch.tensor([10]),
+                encoder_hidden_states=torch.randn(1, 5, cfg.joint_attention_dim),
+                pooled_projections=torch.randn(1, cfg.pooled_projection_dim))
+    with torch.no_grad():
+        ref = t(**args).sample
+        unconvert(convert(t))
+        assert type(t).__name__ == "SD3Transformer2DModel" and dict(t.attn_processors) == procs
+        assert torch.equal(t(**args).sample, ref)
+    # a model loaded converted (edit-pixart-sigma-tiny) comes back as a plain diffusers PixArt transformer
+    import zoo_edit
+
+    pipe = zoo_edit.remove(zoo.load("edit-pixart-sigma-tiny", pretrained=False))
+    assert not any("edit_" in k for k in pipe.transformer.state_dict())
+    pipe.transformer.save_pretrained(tmp_path)
+    assert type(PixArtTransformer2DModel.from_pretrained(tmp_path)).__name__ == "PixArtTransformer2DModel"

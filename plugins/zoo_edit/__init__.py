@@ -4,6 +4,7 @@ as the techniques ``edit`` and ``mm-edit`` and the models ``edit-pixart-sigma``,
 
     pipe = zoo.load("mini-pixart", techniques=["edit"])              # convert a trained teacher
     pipe = zoo.load("pixart-sigma", techniques={"edit": {"weights": "runs/edit/transformer.safetensors"}})
+    zoo_edit.remove(pipe)                                            # the stock transformer again
     zoo train mini-pixart --recipe edit-distill --out runs/edit      # distil the converted model
 
 Registering imports no torch; the model classes load on first attribute access (diffusers finds
@@ -17,6 +18,7 @@ from .specs import TECHNIQUES, all_specs
 
 _LAZY = {
     "EDiTPixArtTransformer2DModel": "models", "MMEDiTSD3Transformer2DModel": "models", "convert": "models",
+    "unconvert": "models", "remove": "technique",
     "ConvFusion": "modules", "SpatialCompressor": "modules", "linear_attention": "modules",
     "EDiTAttnProcessor": "modules", "MMEDiTJointAttnProcessor": "modules",
 }

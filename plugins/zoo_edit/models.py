@@ -3,14 +3,15 @@ rebuilds the new attention modules and processors (``save_pretrained`` writes th
 
 ``convert(transformer, **options)`` turns a loaded PixArtTransformer2DModel / SD3Transformer2DModel into
 these classes in place (no weight copy): its weights stay, the new modules start at their init
-(ConvFusion's last conv at zero). Imports: torch and diffusers only (this file ships as remote code).
+(ConvFusion's last conv at zero). ``unconvert(transformer)`` undoes it (the stock class, processors
+and config; the new modules dropped). Imports: torch and diffusers only (this file ships as remote code).
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from diffusers import ModelMixin, PixArtTransformer2DModel, SD3Transformer2DModel  # noqa: F401
-from diffusers.configuration_utils import register_to_config
+from diffusers.configuration_utils import FrozenDict, register_to_config
 
 from .modules import EDiTAttnProcessor, Grid, MMEDiTJointAttnProcessor, add_modules
 
@@ -38,12 +39,29 @@ class _EDiTMixin:
         cfg = self.config
         self._edit_grid = Grid()
         procs = dict(self.attn_processors)
+        # the stock processors of the converted layers (also for a model built converted: the stock
+        # __init__ has just set them), so that remove() can put them back
+        self._edit_originals = {name: procs[name] for name, _ in self._edit_targets()}
         for name, attn in self._edit_targets():
             add_modules(attn, cfg.edit_ratio, cfg.edit_groups, cfg.edit_slope, cfg.edit_convfusion)
             procs[name] = self._edit_processor(name)
         # the class's set_attn_processor, bypassing an instance-level refusal the zoo may install
         type(self).set_attn_processor(self, procs)
-        self.register_forward_pre_hook(_grid_hook(self), with_kwargs=True)
+        self._edit_hook = self.register_forward_pre_hook(_grid_hook(self), with_kwargs=True)
+
+    def _edit_remove(self) -> None:
+        """Undo ``_edit_convert`` in place: the stock class, processors and config again, without the
+        new modules and the grid hook. Weights the distillation trained (projections) stay as trained."""
+        procs = dict(self.attn_processors)
+        for name, attn in self._edit_targets():
+            procs[name] = self._edit_originals[name]
+            del attn.edit_q, attn.edit_kv
+        stock = STOCK[type(self).__name__]
+        stock.set_attn_processor(self, procs)
+        self._edit_hook.remove()
+        del self._edit_grid, self._edit_originals, self._edit_hook
+        self._internal_dict = FrozenDict({k: v for k, v in self._internal_dict.items() if not k.startswith("edit_")})
+        self.__class__ = stock
 
     def edit_attention_modules(self) -> dict[str, Any]:
         """{processor name: Attention} of the converted (linear) attention layers."""
@@ -117,6 +135,7 @@ class MMEDiTSD3Transformer2DModel(_EDiTMixin, SD3Transformer2DModel):
 
 CONVERTED = {"PixArtTransformer2DModel": (EDiTPixArtTransformer2DModel, EDIT_DEFAULTS),
              "SD3Transformer2DModel": (MMEDiTSD3Transformer2DModel, MM_DEFAULTS)}
+STOCK = {"EDiTPixArtTransformer2DModel": PixArtTransformer2DModel, "MMEDiTSD3Transformer2DModel": SD3Transformer2DModel}
 
 
 def convert(transformer: Any, **options: Any) -> Any:
@@ -133,4 +152,13 @@ def convert(transformer: Any, **options: Any) -> Any:
     transformer.__class__ = cls
     transformer.register_to_config(**fields)
     transformer._edit_convert()
+    return transformer
+
+
+def unconvert(transformer: Any) -> Any:
+    """Turn a converted transformer back into the stock diffusers class in place (inverse of ``convert``)."""
+    name = type(transformer).__name__
+    if name not in STOCK:
+        raise ValueError(f"not an EDiT-converted transformer: {name}")
+    transformer._edit_remove()
     return transformer

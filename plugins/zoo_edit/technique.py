@@ -37,6 +37,22 @@ def apply_edit(technique_id: str, model: Any, config: dict) -> Any:
     return model
 
 
+def remove(model: Any) -> Any:
+    """Undo ``edit`` / ``mm-edit`` on a pipeline or transformer in place: the stock diffusers transformer
+    class, its original attention processors and config again, the new modules dropped. Weights that
+    distillation trained (the converted layers' projections) stay as trained; on an undistilled
+    conversion the model computes exactly what it did before."""
+    t = transformer_of(model)
+    if not type(t).__name__.startswith(("EDiT", "MMEDiT")):
+        raise ZooError(f"EDiT is not applied to this model (its transformer is a {type(t).__name__})")
+    from .models import unconvert
+
+    unconvert(t)
+    if t is not model and hasattr(model, "register_modules"):  # model_index.json names the stock class again
+        model.register_modules(transformer=t)
+    return model
+
+
 def load_transformer_weights(transformer: Any, path: Any) -> None:
     from safetensors.torch import load_file
 
