@@ -1,4 +1,4 @@
-"""The three task apps, launched on a free loopback port and driven through gradio_client and
+"""The four task apps, launched on a free loopback port and driven through gradio_client and
 a real headless Chromium (Playwright). Tiny models with random weights; offline."""
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ ARTIFACTS = Path(__file__).resolve().parent / "_artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-TINY = {"text-to-image": "sd15-tiny", "super-resolution": "sd-x4-upscaler-tiny", "image-editing": "instruct-pix2pix-tiny"}
+TINY = {"text-to-image": "sd15-tiny", "super-resolution": "sd-x4-upscaler-tiny", "image-editing": "instruct-pix2pix-tiny",
+        "class-conditional-generation": "mini-dit-tiny"}
+NO_EXTRAS = [None, "(none)", None]  # image editing: task, compare with, mask
 
 
 def _free_port() -> int:
@@ -125,7 +127,8 @@ def test_image_editing_size_and_seed(apps, images):
     from gradio_client import handle_file
 
     _, c, _ = apps("image-editing")
-    args = ["instruct-pix2pix-tiny", handle_file(str(images["rgb64"])), "make it a watercolor", "", 2, 7.5, 1.5, 64, 9, []]
+    args = ["instruct-pix2pix-tiny", handle_file(str(images["rgb64"])), "make it a watercolor", "", 2, 7.5, 1.5, 64, 9, [],
+            *NO_EXTRAS]
     img, *_ = c.predict(*args, api_name="/edit")
     assert Image.open(img).size == (64, 64)
     again, *_ = c.predict(*args, api_name="/edit")
@@ -169,10 +172,10 @@ def test_bad_inputs_get_clear_messages(apps, images, hf_cache):
     assert "upload an image" in _error(sr, "sd-x4-upscaler-tiny", None, "", "", 2, 9.0, 20, 0, [], api_name="/upscale")
     _, ed, _ = apps("image-editing")
     msg = _error(ed, "instruct-pix2pix-tiny", handle_file(str(images["huge"])), "make it red", "", 2, 7.5, 1.5, 64, 0,
-                 [], api_name="/edit")
+                 [], *NO_EXTRAS, api_name="/edit")
     assert "4100×4100" in msg and "Downscale" in msg
     assert "prompt: it is empty" in _error(ed, "instruct-pix2pix-tiny", handle_file(str(images["rgb64"])), "", "", 2,
-                                           7.5, 1.5, 64, 0, [], api_name="/edit")
+                                           7.5, 1.5, 64, 0, [], *NO_EXTRAS, api_name="/edit")
 
 
 def test_queue_is_bounded_with_one_worker(apps, monkeypatch):
@@ -204,7 +207,7 @@ IMAGE_READY = """() => { const i = document.querySelector('#output-image img');
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("task", ["text-to-image", "super-resolution", "image-editing"])
+@pytest.mark.parametrize("task", ["text-to-image", "super-resolution", "image-editing", "class-conditional-generation"])
 def test_browser_fill_click_and_see_the_image(apps, browser, images, task):
     url, _, _ = apps(task)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -215,7 +218,7 @@ def test_browser_fill_click_and_see_the_image(apps, browser, images, task):
         if prompt.is_visible():  # the preselected miniature SR model takes no prompt
             prompt.fill({"text-to-image": "a handwritten digit 7", "super-resolution": "a sharp photo",
                          "image-editing": "make it grayscale"}[task])
-        if task != "text-to-image":
+        if task in ("super-resolution", "image-editing"):
             page.locator("#input-image input[type=file]").set_input_files(
                 str(images["rgb16"] if task == "super-resolution" else images["rgb64"]))
             page.locator("#input-image img").wait_for(timeout=15_000)  # the upload finished
@@ -266,7 +269,7 @@ def uploads(tmp_path_factory):
 
 CALLS = {  # task -> (api, model, arguments after the image)
     "super-resolution": ("/upscale", "sd-x4-upscaler-tiny", ["", "", 2, 9.0, 20, 0, []]),
-    "image-editing": ("/edit", "instruct-pix2pix-tiny", ["make it red", "", 2, 7.5, 1.5, 64, 0, []]),
+    "image-editing": ("/edit", "instruct-pix2pix-tiny", ["make it red", "", 2, 7.5, 1.5, 64, 0, [], *NO_EXTRAS]),
 }
 EXPECTED = {"huge": "far too large to open", "text": "Cannot read the uploaded file as an image",
             "tiny": "is 3×3 pixels; this model needs at least 8×8"}

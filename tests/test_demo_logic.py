@@ -147,7 +147,7 @@ def _validate_space(folder: Path, model_id: str | None = None) -> dict:
     return meta
 
 
-@pytest.mark.parametrize("task", ["text-to-image", "super-resolution", "image-editing"])
+@pytest.mark.parametrize("task", ["text-to-image", "super-resolution", "image-editing", "class-conditional-generation"])
 def test_committed_space_folders_validate(task):
     meta = _validate_space(REPO / "spaces" / task)
     assert task in meta["tags"]
@@ -218,6 +218,39 @@ def test_zoo_demo_launches_on_loopback_by_default(monkeypatch):
     args = build_parser().parse_args(["demo", "--task", "image-editing", "--port", "7999", "--share", "yes"])
     args.func(args)
     assert (seen["task"], seen["default"], seen["port"], seen["share"]) == ("image-editing", None, 7999, True)
+
+
+def test_zoo_demo_of_a_class_conditional_model_builds_its_app(monkeypatch):
+    import zoo.demo.app as app
+    from zoo.cli import build_parser
+
+    monkeypatch.setattr(app, "launch", lambda demo, **kw: None)
+    built = []
+    real = app.build_app
+    monkeypatch.setattr(app, "build_app", lambda *a, **kw: built.append(real(*a, **kw)) or built[-1])
+    args = build_parser().parse_args(["demo", "mini-dit-tiny"])
+    assert args.func(args) == 0
+    api = {fn.api_name for fn in built[0].fns.values()}
+    assert "generate" in api and app.task_of("mini-dit-tiny") == "class-conditional-generation"
+    assert build_parser().parse_args(["demo", "--task", "class-conditional-generation"]).task
+
+
+def test_run_technique_help_example_is_a_real_option_set():
+    """`zoo run --help` shows an example a user can paste: it parses and the technique accepts it."""
+    import argparse
+    import re
+
+    from zoo.cli import build_parser
+    from zoo.cli.run_cmd import technique_options
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    helptext = next(a.help for a in sub.choices["run"]._actions if a.dest == "technique")
+    example = re.search(r"e\.g\. (\S+)", helptext).group(1)
+    opts = technique_options([example])
+    (tid, cfg), = opts.items()
+    assert tid in zoo.list_techniques() and cfg
+    pipe = zoo.load("sd15-tiny", pretrained=False, techniques=opts)
+    assert pipe is not None
 
 
 def test_zoo_demo_rejects_a_model_of_another_task(capsys):
@@ -300,7 +333,9 @@ def test_every_app_model_exposes_its_pipeline_arguments():
     task app lists must name its pipeline class, or its controls would silently vanish."""
     import zoo
 
-    for task in ("text-to-image", "super-resolution", "image-editing"):
+    from zoo.demo import TASKS
+
+    for task in TASKS:
         for mid in zoo.list_models("*", task=task):
             assert "num_inference_steps" in common.spec_params(mid), mid
     assert "guidance_scale" in common.spec_params("nanosd-tiny")

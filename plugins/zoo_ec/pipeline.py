@@ -54,6 +54,10 @@ class ECEditPipeline(DiffusionPipeline, StableDiffusionMixin):
         """(mean, std) of y ~ N(mu(c), Sigma(c)), the fused Gaussian of image and prompt."""
         mean_i, var_i = self.context_posterior(image)
         mean_p, logvar_p = self.prompt_vae(pooled)
+        if mean_p.shape[-2:] != mean_i.shape[-2:]:  # the prompt VAE draws a square map; photos come in any aspect
+            size = tuple(mean_i.shape[-2:])
+            mean_p = torch.nn.functional.interpolate(mean_p, size=size, mode="bilinear", align_corners=False)
+            logvar_p = torch.nn.functional.interpolate(logvar_p, size=size, mode="bilinear", align_corners=False)
         mean, std = self.prompt_vae.fuse(mean_i.float(), var_i.float(), mean_p.float(), logvar_p.float())
         return mean.to(self.unet.dtype), std.to(self.unet.dtype)
 

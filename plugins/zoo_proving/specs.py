@@ -74,7 +74,9 @@ def all_specs() -> list[ModelSpec]:
                       choices=CHOICES, export_targets=["onnx"])
         out.append(ModelSpec(
             id=mid, summary=f"{what} {MINIATURE.format(data=DATA)}", shipped_weights=f"{PACKAGE}:weights/{mid}",
-            config={**pipeline_config(kind), "kind": kind, "example_prompt": "a handwritten digit 7", "example_class": 7},
+            config={**pipeline_config(kind), "kind": kind, "example_prompt": "a handwritten digit 7", "example_class": 7,
+                    # the classes mini-dit was trained on, named as DiTPipeline's id2label (the demo's class picker)
+                    **({"id2label": {str(d): f"digit {d}" for d in range(10)}} if kind == "dit" else {})},
             tags=["proving-ground", "miniature", "digits", "teacher"] + (["demo-default"] if kind == "sd" else []),
             **common))
         out.append(ModelSpec(

@@ -7,7 +7,9 @@ import os
 def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="launch the Gradio demo of a model's task in the browser")
     p.add_argument("id", nargs="?", default=None, help="model to preselect (its task picks the app)")
-    p.add_argument("--task", default=None, choices=["text-to-image", "super-resolution", "image-editing"],
+    from ..demo import TASKS  # plain data: importing zoo.demo imports no gradio
+
+    p.add_argument("--task", default=None, choices=list(TASKS),
                    help="task app to launch when no id is given (default: text-to-image)")
     p.add_argument("--models", default=None, help="comma-separated ids to offer (default: every model of the task)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")

@@ -8,7 +8,7 @@ gradio and torch are imported only when an app is built, so `import zoo.demo` st
 """
 from __future__ import annotations
 
-TASKS = ("text-to-image", "super-resolution", "image-editing")
+TASKS = ("text-to-image", "super-resolution", "image-editing", "class-conditional-generation")
 
 
 def build_app(*args, **kwargs):

@@ -10,8 +10,11 @@ from . import TASKS
 from .common import QUEUE_MAX_SIZE, env_int
 
 # task -> module of this package that builds its app
-TASK_MODULES = {"text-to-image": "text_to_image", "super-resolution": "super_resolution", "image-editing": "image_editing"}
-MAX_FILE_SIZE = "25mb"  # uploads above this are refused by gradio before they reach a handler
+TASK_MODULES = {"text-to-image": "text_to_image", "super-resolution": "super_resolution", "image-editing": "image_editing",
+                "class-conditional-generation": "class_conditional"}
+# Uploads above this are refused by gradio before they reach a handler: a photo at the pixel limit
+# (common.MAX_UPLOAD_PIXELS, 4096x4096) is at most ~50 MB as a PNG, and full-resolution editing takes one.
+MAX_FILE_SIZE = "64mb"
 
 
 def task_of(model_id: str) -> str:

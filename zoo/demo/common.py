@@ -6,6 +6,7 @@ Errors a user can fix are raised as ``DemoInputError``; the UI layer turns them 
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import tempfile
@@ -130,14 +131,16 @@ class PipelineCache:
         self._items: OrderedDict[tuple, Loaded] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, model_id: str, techniques: Sequence[str] = ()) -> Loaded:
+    def get(self, model_id: str, techniques: Sequence[str] = (), keep: int = 1) -> Loaded:
+        """The loaded pipeline; ``keep`` > size keeps that many for this call (two models compared side by
+        side stay loaded together instead of evicting each other on every click)."""
         key = (model_id, tuple(sorted(techniques)))
         with self._lock:  # loading twice in parallel would double peak memory
             if key in self._items:
                 self._items.move_to_end(key)
                 hit = self._items[key]
                 return Loaded(hit.pipe, hit.model_id, hit.random_weights, 0.0)
-            while len(self._items) >= self.size:
+            while len(self._items) >= max(self.size, keep):
                 self._items.popitem(last=False)  # drop before loading so two never coexist at size 1
                 _free_memory()
             loaded = load_pipeline(model_id, list(key[1]))
@@ -306,33 +309,69 @@ def fit_side(img: "Any", side: int, multiple: int) -> "Any":
 
 # -- running ---------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
-def pipeline_params(pipeline_class: str, plugin: str = "") -> frozenset:
-    """Arguments a pipeline's __call__ takes (to show only the controls it uses): a diffusers
-    class, or one the owning ``plugin``'s package exports (e.g. zoo_proving.MiniPixArtPipeline)."""
-    import diffusers
+def call_parameters(model_id: str) -> dict:
+    """name -> inspect.Parameter of the model's pipeline ``__call__`` (to show only the controls it uses),
+    following a subclass that forwards **kwargs to its bases; empty when the class cannot be found."""
+    from ..loading import pipeline_class
 
-    cls = getattr(diffusers, pipeline_class, None)
-    if cls is None and plugin:
-        from ..plugins import get_plugin_manager
-
-        cls = getattr(get_plugin_manager().pm.get_plugin(plugin), pipeline_class, None)
-    if cls is None:
-        return frozenset()
-    names: set = set()
-    for klass in cls.__mro__:  # a subclass that forwards **kwargs takes its bases' arguments too
+    try:
+        cls = pipeline_class(model_id)
+    except ZooError:
+        return {}
+    out: dict = {}
+    for klass in cls.__mro__:
         call = klass.__dict__.get("__call__")
         if call is None:
             continue
         params = inspect.signature(call).parameters
-        names.update(n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+        for name, p in params.items():
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                out.setdefault(name, p)
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             break
-    return frozenset(names)
+    return out
 
 
 def spec_params(model_id: str) -> frozenset:
-    spec = get_spec(model_id)
-    return pipeline_params(spec.pipeline_class or "", spec.plugin or "")
+    return frozenset(call_parameters(model_id))
+
+
+def declared_tasks(model_id: str) -> tuple[str, ...]:
+    """The values a pipeline's ``task=`` argument takes (MTU: edit | sr | inpaint | t2i), () without one.
+
+    Allowed values: the class's ``TASKS`` (or a ``Literal`` annotation of ``task``); the spec's
+    ``config['tasks']`` narrows them to the tasks this model was trained for."""
+    import typing
+
+    param = call_parameters(model_id).get("task")
+    if param is None:
+        return ()
+    from ..loading import pipeline_class
+
+    allowed = tuple(getattr(pipeline_class(model_id), "TASKS", ()) or ())
+    if not allowed and typing.get_origin(param.annotation) is typing.Literal:
+        allowed = typing.get_args(param.annotation)
+    own = get_spec(model_id).config.get("tasks")
+    if isinstance(own, (list, tuple)) and own and (not allowed or set(own) <= set(allowed)):
+        return tuple(own)
+    return allowed
+
+
+def full_resolution(model_id: str) -> bool:
+    """The pipeline returns any requested output size (``output_size=``, MobilePicasso): a large photo is
+    edited at the model's own resolution and returned at the photo's."""
+    return "output_size" in spec_params(model_id)
+
+
+def compare_default(models: Sequence[str], main: str) -> Optional[str]:
+    """A model to run beside ``main`` by default: one of the other kind of guidance (a guidance-free
+    pipeline, which takes no ``guidance_scale``, vs a classifier-free-guided one) at the same resolution,
+    that runs here (trained weights present, or a ``-tiny`` beside a ``-tiny``); None when there is none."""
+    guided = "guidance_scale" in spec_params(main)
+    res = get_spec(main).resolution
+    others = [m for m in models if m != main and ("guidance_scale" in spec_params(m)) != guided
+              and get_spec(m).resolution == res and (is_tiny(m) if is_tiny(main) else has_local_weights(m))]
+    return preferred_default(others) if others else None
 
 
 def call_kwargs(model_id: str, required: dict, **optional: Any) -> dict:
@@ -347,41 +386,98 @@ def call_kwargs(model_id: str, required: dict, **optional: Any) -> dict:
     return kw
 
 
+def scheduler_total(pipe: Any) -> int:
+    """Denoising steps of the current call, read from the scheduler once the pipeline has set it up."""
+    ts = getattr(getattr(pipe, "scheduler", None), "timesteps", None)
+    return (len(ts) if ts is not None else 0) or 1
+
+
 def step_callback_kwargs(pipe: Any, on_step: Callable[[int, int], None]) -> dict:
     """Keyword arguments that make ``pipe(...)`` call ``on_step(done, total)`` after each step.
 
     Newer pipelines take ``callback_on_step_end``; older ones (the x4 upscaler, PixArt) only
-    ``callback``/``callback_steps``. The total is read from the scheduler once it is set up.
+    ``callback``/``callback_steps``; others (DiT) none, and ``run`` counts denoiser calls instead.
     """
     params = inspect.signature(pipe.__call__).parameters
-
-    def total() -> int:
-        ts = getattr(pipe.scheduler, "timesteps", None)
-        return (len(ts) if ts is not None else 0) or 1
-
     if "callback_on_step_end" in params:
         def cb(p, i, t, kw):
-            on_step(i + 1, total())
+            on_step(i + 1, scheduler_total(pipe))
             return kw
 
         return {"callback_on_step_end": cb}
     if "callback" in params:
-        return {"callback": lambda i, t, latents: on_step(i + 1, total()), "callback_steps": 1}
+        return {"callback": lambda i, t, latents: on_step(i + 1, scheduler_total(pipe)), "callback_steps": 1}
     return {}
 
 
-def run(pipe: Any, kwargs: dict, seed: int, on_step: Optional[Callable[[int, int], None]] = None) -> tuple[Any, float]:
-    """Run the pipeline once; return (first image, seconds)."""
+@dataclass
+class DenoiserCalls:
+    """What a forward hook on the pipeline's denoiser saw during one call."""
+
+    calls: int = 0  # forward calls
+    rows: int = 0  # samples it ran: CFG's branches, batched into one call by diffusers, count one each
+    images: int = 1
+
+    @property
+    def passes(self) -> int:
+        """Denoiser passes per output image (= calls without guidance; 3 x calls for InstructPix2Pix CFG)."""
+        return self.rows // max(1, self.images)
+
+    def text(self) -> str:
+        if not self.calls:
+            return ""
+        per = self.passes // self.calls if self.passes % self.calls == 0 else None
+        how = f"{self.calls} calls × {per} batched branches" if per and per > 1 else f"{self.calls} calls"
+        return f"denoiser: **{self.passes} passes** ({how}), counted by a hook on the denoiser"
+
+
+@contextlib.contextmanager
+def count_denoiser_calls(pipe: Any, on_call: Optional[Callable[[int], None]] = None):
+    """Count forward calls (and batch rows) of the pipeline's denoiser (``unet``, ``transformer``) while inside."""
+    from ..capabilities import denoiser_of
+
+    seen = DenoiserCalls()
+    den = denoiser_of(pipe)
+    if den is None or not hasattr(den, "register_forward_hook"):
+        yield seen
+        return
+
+    def hook(module: Any, args: tuple, kwargs: dict, out: Any) -> None:
+        x = args[0] if args else next((kwargs[k] for k in ("sample", "hidden_states") if k in kwargs), None)
+        seen.calls += 1
+        seen.rows += int(x.shape[0]) if getattr(x, "shape", None) else 1
+        if on_call is not None:
+            on_call(seen.calls)
+
+    handle = den.register_forward_hook(hook, with_kwargs=True)
+    try:
+        yield seen
+    finally:
+        handle.remove()
+
+
+def run_counted(pipe: Any, kwargs: dict, seed: int, on_step: Optional[Callable[[int, int], None]] = None
+                ) -> tuple[Any, float, DenoiserCalls]:
+    """Run the pipeline once; return (first image, seconds, denoiser calls seen by a forward hook)."""
     import torch
 
     device = getattr(pipe, "device", torch.device("cpu"))
     gen = torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(seed)
-    if on_step is not None:
-        kwargs = {**kwargs, **step_callback_kwargs(pipe, on_step)}
+    by_callback = step_callback_kwargs(pipe, on_step) if on_step is not None else {}
+    # without a step callback the bar follows the denoiser's calls (one per step, CFG branches batched)
+    on_call = (lambda n: on_step(n, scheduler_total(pipe))) if on_step is not None and not by_callback else None
     t0 = time.perf_counter()
-    with torch.inference_mode():
-        out = pipe(**kwargs, generator=gen)
-    return out.images[0], time.perf_counter() - t0
+    with torch.inference_mode(), count_denoiser_calls(pipe, on_call) as calls:
+        out = pipe(**kwargs, **by_callback, generator=gen)
+    seconds = time.perf_counter() - t0
+    calls.images = len(out.images)
+    return out.images[0], seconds, calls
+
+
+def run(pipe: Any, kwargs: dict, seed: int, on_step: Optional[Callable[[int, int], None]] = None) -> tuple[Any, float]:
+    """Run the pipeline once; return (first image, seconds)."""
+    img, seconds, _ = run_counted(pipe, kwargs, seed, on_step)
+    return img, seconds
 
 
 def upscale_image(pipe: Any, kwargs: dict, img: "Any", scale: int, seed: int, tile: int, overlap: float,

@@ -18,6 +18,7 @@ TASK_META = {  # emoji, colours, short description (<= 60 chars, the Hub's limit
     "text-to-image": ("🎨", "indigo", "pink", "Efficient on-device text-to-image diffusion"),
     "super-resolution": ("🔍", "green", "blue", "Efficient diffusion super-resolution"),
     "image-editing": ("🖌️", "yellow", "red", "Efficient instruction-based image editing"),
+    "class-conditional-generation": ("🧩", "purple", "blue", "Efficient class-conditional image diffusion (DiT)"),
 }
 SHORT_DESCRIPTION_MAX = 60
 # Files a diffusers-layout component keeps its weights in, by the library of its class.

@@ -101,7 +101,7 @@ def _upload_preprocess(self: Any, payload: Any) -> Optional[str]:
         raise gr.Error("Cannot read the pasted data as an image.", print_exception=False) from None
 
 
-def upload_image(label: str, elem_id: str = "input-image") -> gr.Image:
+def upload_image(label: str, elem_id: str = "input-image", visible: bool = True) -> gr.Image:
     """An image input whose upload reaches the app as the uploaded file's path, undecoded.
 
     gr.Image decodes every upload with PIL before the app sees it, so a text file or a
@@ -110,29 +110,48 @@ def upload_image(label: str, elem_id: str = "input-image") -> gr.Image:
     checked before decoding). The instance's preprocess is replaced rather than subclassing
     gr.Image: gradio writes a .pyi stub beside the source of every Component subclass.
     """
-    image = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"], label=label, elem_id=elem_id)
+    image = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"], label=label, elem_id=elem_id,
+                     visible=visible)
     image.preprocess = types.MethodType(_upload_preprocess, image)
     return image
 
 
-def output_panel(model_id: str) -> tuple[gr.Image, gr.Markdown, gr.File, gr.Markdown]:
-    image = gr.Image(type="pil", format="png", label="Output", elem_id="output-image", interactive=False, height=320)
-    status = gr.Markdown("", elem_id="status")
+def output_image(label: str = "Output", elem_id: str = "output-image") -> tuple[gr.Image, gr.Markdown]:
+    """An output image and the status line under it (elem ids ``elem_id`` and ``status`` / ``<prefix>-status``)."""
+    image = gr.Image(type="pil", format="png", label=label, elem_id=elem_id, interactive=False, height=320)
+    status = gr.Markdown("", elem_id="status" if elem_id == "output-image" else elem_id.replace("-image", "-status"))
+    return image, status
+
+
+def download_and_card(model_id: str) -> tuple[gr.File, gr.Markdown]:
     download = gr.File(label="Download PNG", elem_id="download", interactive=False)
     card = gr.Markdown(card_markdown(model_id), elem_id="card")
-    return image, status, download, card
+    return download, card
 
 
-def result(img: Any, loaded: common.Loaded, seed: int, seconds: float) -> tuple:
-    """Outputs of a run: image, status line, PNG to download, card with this run's timing."""
+def output_panel(model_id: str) -> tuple[gr.Image, gr.Markdown, gr.File, gr.Markdown]:
+    return (*output_image(), *download_and_card(model_id))
+
+
+def status_line(img: Any, loaded: common.Loaded, seed: int, seconds: float,
+                calls: Optional[common.DenoiserCalls] = None) -> str:
     w, h = img.size
     status = f"**{w}×{h}** in **{seconds:.2f} s** · seed {seed}"
     if loaded.load_s:
         status += f" · model loaded in {loaded.load_s:.1f} s"
+    if calls is not None and calls.text():
+        status += "\n\n" + calls.text()
     if loaded.note:
         status += "\n\n" + loaded.note
+    return status
+
+
+def result(img: Any, loaded: common.Loaded, seed: int, seconds: float,
+           calls: Optional[common.DenoiserCalls] = None) -> tuple:
+    """Outputs of a run: image, status line, PNG to download, card with this run's timing."""
     measured = {"latency (this run)": seconds}
-    return img, status, common.save_png(img, loaded.model_id, seed), card_markdown(loaded.model_id, measured)
+    return (img, status_line(img, loaded, seed, seconds, calls), common.save_png(img, loaded.model_id, seed),
+            card_markdown(loaded.model_id, measured))
 
 
 def visible_if(model_id: str, param: str) -> Any:
