@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import zoo
-from test_demo_apps import apps, images  # noqa: F401 (module-scoped fixtures: one server per app)
+from test_demo_apps import apps, browser, images  # noqa: F401 (module-scoped fixtures: one server per app)
 from zoo.demo import common
 
 
@@ -155,3 +155,39 @@ def test_class_conditional_app_lists_every_class_conditional_model():
     demo = zoo.demo.build_app(default="edgedit-tiny")
     picker = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "model")
     assert picker.value == "edgedit-tiny"
+
+
+# -- the controls follow the selected pipeline (real browser) -------------------------------
+@pytest.mark.browser
+def test_browser_controls_follow_the_selected_pipeline(apps, browser):
+    """Selecting an MTU model shows its task picker and mask upload; a full-resolution editor hides the
+    size slider and says the photo comes back at its own size; the comparison follows the model."""
+    url, _, _ = apps("image-editing")
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+
+    def pick(mid):
+        box = page.locator("#model input")
+        box.click()
+        box.fill(mid)
+        page.get_by_role("option", name=mid, exact=True).click()
+
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        page.locator("#model input").wait_for(timeout=30_000)
+        page.wait_for_function("() => document.querySelector('#compare input').value === 'ec-mini'", timeout=15_000)
+        assert not page.locator("#task").is_visible()
+        if "mtu-mini" in zoo.list_models(task="image-editing"):
+            pick("mtu-mini")
+            page.locator("#task input").wait_for(state="visible", timeout=15_000)
+            assert page.locator("#task input").input_value() == common.declared_tasks("mtu-mini")[0]
+            page.locator("#mask-image").wait_for(state="visible", timeout=15_000)
+        pick("mobilepicasso-tiny")
+        page.locator("#limits").get_by_text("at its own resolution").wait_for(timeout=15_000)
+        page.locator("#size").wait_for(state="hidden", timeout=15_000)
+        assert not page.locator("#task").is_visible()
+        pick("ec-tiny")
+        page.wait_for_function("() => document.querySelector('#compare input').value === 'mini-edit-tiny'",
+                               timeout=15_000)
+        page.locator("#size").wait_for(state="visible", timeout=15_000)
+    finally:
+        page.close()

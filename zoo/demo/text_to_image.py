@@ -49,8 +49,8 @@ def generate(model_id, prompt, negative, steps, guidance, width, height, seed, t
         loaded = common.cache().get(model_id, techniques or ())
         kw = common.call_kwargs(model_id, dict(prompt=prompt, num_inference_steps=steps, width=width, height=height),
                                 negative_prompt=negative, guidance_scale=float(guidance))
-        img, seconds = common.run(loaded.pipe, kw, seed, ui.progress_steps(progress))
-        return ui.result(img, loaded, seed, seconds)
+        img, seconds, calls = common.run_counted(loaded.pipe, kw, seed, ui.progress_steps(progress))
+        return ui.result(img, loaded, seed, seconds, calls)
 
 
 def build(models: Sequence[str], default: str, title: Optional[str] = None) -> gr.Blocks:
