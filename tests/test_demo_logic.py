@@ -328,6 +328,16 @@ def test_random_init_for_tiny_ids_and_on_request(monkeypatch):
     assert common.load_pipeline("sd15").random_weights and calls == [("sd15", False)]
 
 
+def test_every_task_with_a_registered_model_has_a_demo():
+    """A new task (or a plugin's first model of one) must come with its app: `zoo demo ID` works for every model
+    that is a pipeline (components are not)."""
+    from zoo.demo import TASKS
+    from zoo.demo.app import TASK_MODULES
+
+    tasks = {zoo.get_spec(m).task for m in zoo.list_models()} - {"component"}
+    assert tasks <= set(TASKS) == set(TASK_MODULES)
+
+
 def test_every_app_model_exposes_its_pipeline_arguments():
     """Controls (guidance, negative prompt...) follow the pipeline's arguments: every model a
     task app lists must name its pipeline class, or its controls would silently vanish."""
