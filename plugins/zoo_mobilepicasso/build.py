@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def build_pipeline(spec: Any) -> Any:
-    import zoo
-
+def compose(spec: Any, editor: Any, up: Any) -> Any:
+    """The MobilePicassoPipeline of ``spec`` over a built or loaded editor and upscaler pipeline (components
+    shared, not copied) and a fresh LatentProjection."""
     from .pipeline import MobilePicassoPipeline
     from .projection import LatentProjection
 
     cfg = spec.config
-    editor, up = zoo.build(cfg["editor"]), zoo.build(cfg["upscaler"])
     projection = LatentProjection(in_channels=editor.vae.config.latent_channels,
                                   out_channels=up.vae.config.latent_channels, **cfg["projection"])
     return MobilePicassoPipeline(
@@ -20,3 +19,9 @@ def build_pipeline(spec: Any) -> Any:
         scheduler=editor.scheduler, projection=projection, sr_unet=up.unet, sr_vae=up.vae, sr_scheduler=up.scheduler,
         scale=up.config.scale, sr_timestep=up.config.timestep, sr_context_tokens=up.config.context_tokens,
         upscaler_id=cfg["upscaler"], **cfg.get("pipeline_kwargs", {}))
+
+
+def build_pipeline(spec: Any) -> Any:
+    import zoo
+
+    return compose(spec, zoo.build(spec.config["editor"]), zoo.build(spec.config["upscaler"]))

@@ -107,6 +107,35 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
         ew, eh = (max(g, round(v * k / g) * g) for v in (w, h))
         return (ew, eh), (ow, oh)
 
+    # ------------------------------------------------------------------ the two stages
+    def edit_latent(self, prompt: Any, image: Any, output_size: Any = None, **kwargs: Any) -> tuple[torch.Tensor, tuple]:
+        """Stage 1: the edited latent at the edit size (InstructPix2Pix's loop, no decode) and the output
+        size ``(width, height)`` the call will return. ``kwargs`` are InstructPix2Pix's."""
+        from PIL import Image
+
+        images = list(image) if isinstance(image, (list, tuple)) else [image]
+        (ew, eh), out_wh = self._sizes(images, output_size)
+        small = [im.convert("RGB").resize((ew, eh), Image.BICUBIC) for im in images]
+        z = super().__call__(prompt=prompt, image=small, output_type="latent", return_dict=True, **kwargs).images
+        return z, out_wh
+
+    def upscale(self, z: torch.Tensor, out_wh: tuple, tile: Optional[int] = None, tile_context: Optional[int] = None,
+                memory_budget_mb: Optional[float] = None) -> torch.Tensor:
+        """Stages 2-3: output pixels (NCHW in [-1, 1], float32) of the edited latent ``z`` at ``out_wh``:
+        projection + one-step SR, tile by tile on the upscaler's latent grid (padded to it, cropped after).
+        Only the small resized latent and the output are image-sized; each tile's buffers go with it."""
+        from zoo.tiling import context_tiled
+
+        ow, oh = out_wh
+        f = self.sr_grid()
+        u = self.projected(z, (-(-oh // f) * f, -(-ow // f) * f))
+        context = int(self.config.tile_context if tile_context is None else tile_context)
+        side = self.tile_side(tile, memory_budget_mb, context)
+        sr = self.upscaler()
+        show = not getattr(self, "_progress_bar_config", {}).get("disable", False)
+        out = context_tiled(lambda t: self.upscale_latent(t, sr), u, tile=side, context=context, scale=f, progress=show)
+        return out[..., :oh, :ow]
+
     # ------------------------------------------------------------------ user entry point
     @torch.no_grad()
     def __call__(self, prompt: Any = None, image: Any = None, *, output_size: Any = None, tile: Optional[int] = None,
@@ -121,27 +150,13 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
         """
         from PIL import Image
 
-        from zoo.tiling import context_tiled
-
         if image is None:
             raise ZooError("MobilePicassoPipeline needs image=PIL.Image (the photo to edit)")
         if output_type not in ("pil", "np", "pt"):
             raise ZooError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
-        images = list(image) if isinstance(image, (list, tuple)) else [image]
-        (ew, eh), (ow, oh) = self._sizes(images, output_size)
-        small = [im.convert("RGB").resize((ew, eh), Image.BICUBIC) for im in images]
-        # 1. the edit at standard resolution, kept as a latent
-        z = super().__call__(prompt=prompt, image=small, output_type="latent", return_dict=True, **kwargs).images
-        # 2.-3. projection + one-step SR, tile by tile on the upscaler's latent grid (padded to it, cropped after)
-        f = self.sr_grid()
-        ph, pw = -(-oh // f) * f, -(-ow // f) * f
-        u = self.projected(z, (ph, pw))
-        context = int(self.config.tile_context if tile_context is None else tile_context)
-        side = self.tile_side(tile, memory_budget_mb, context)
-        sr = self.upscaler()
-        show = not getattr(self, "_progress_bar_config", {}).get("disable", False)
-        out = context_tiled(lambda t: self.upscale_latent(t, sr), u, tile=side, context=context, scale=f,
-                            progress=show)[..., :oh, :ow]
+        z, out_wh = self.edit_latent(prompt, image, output_size, **kwargs)
+        out = self.upscale(z, out_wh, tile=tile, tile_context=tile_context, memory_budget_mb=memory_budget_mb)
+        del z
         self.maybe_free_model_hooks()
         # in place: at 4K the output is the largest buffer of the call
         if output_type == "pt":

@@ -5,12 +5,22 @@ A MobilePicasso pipeline is composed from two registered models, named in ``conf
 """
 from __future__ import annotations
 
+from typing import Any
+
 from zoo import Choice, ComponentSpec, ModelSpec, PaperRef
 
 PAPER = PaperRef(title="MobilePicasso: Enabling Mobile-Based High-Resolution Image Editing", arxiv="2510.06295",
                  year=2025, authors="Samsung AI Center Cambridge")
 PROJECTION = {"hidden_channels": 64, "num_layers": 2}
 PROJECTION_TINY = {"hidden_channels": 16, "num_layers": 2}
+PROJECTION_MINI = {"hidden_channels": 32, "num_layers": 2}
+PACKAGE = "zoo_mobilepicasso"
+# mobilepicasso-mini ships only what it trains (the projection); the frozen editor and upscaler load from
+# the shipped weights of mini-edit and tocsr-x4-mini (zoo.loading: config["weights_from"]).
+MINI_WEIGHTS_FROM = {
+    **{c: f"mini-edit/{c}" for c in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")},
+    **{f"sr_{c}": f"tocsr-x4-mini/{c}" for c in ("unet", "vae", "scheduler")},
+}
 
 CHOICES = {
     "composition": Choice(value="editor: InstructPix2Pix layout (SD1.5, 8-channel UNet); upscaler: tocsr-x4 "
@@ -41,15 +51,17 @@ CHOICES = {
 }
 
 
-def _config(editor: str, upscaler: str, projection: dict, **pipeline_kwargs) -> dict:
+def _config(editor: str, upscaler: str, projection: dict, **pipeline_kwargs: Any) -> dict:
     return {"pipeline_class": "MobilePicassoPipeline", "editor": editor, "upscaler": upscaler,
             "projection": projection, "pipeline_kwargs": pipeline_kwargs}
 
 
-def _components(edit_latent: int, text_dim: int, sr_latent: int, ctx: int, ctx_tokens: int = 77) -> list[ComponentSpec]:
+def _components(edit_latent: int, text_dim: int, sr_latent: int, ctx: int, ctx_tokens: int = 77,
+                text_tokens: int = 77) -> list[ComponentSpec]:
     return [
         ComponentSpec(name="unet", class_name="UNet2DConditionModel", inputs={
-            "sample": [1, 8, edit_latent, edit_latent], "timestep": [1], "encoder_hidden_states": [1, 77, text_dim]}),
+            "sample": [1, 8, edit_latent, edit_latent], "timestep": [1],
+            "encoder_hidden_states": [1, text_tokens, text_dim]}),
         ComponentSpec(name="projection", class_name="LatentProjection", inputs={"z": [1, 4, sr_latent, sr_latent]}),
         ComponentSpec(name="sr_unet", class_name="TOCSRUNet", inputs={
             "sample": [1, 16, sr_latent, sr_latent], "timestep": [1], "encoder_hidden_states": [1, ctx_tokens, ctx]}),
@@ -76,4 +88,26 @@ def all_specs() -> list[ModelSpec]:
                   config=_config("instruct-pix2pix-tiny", "tocsr-x4-tiny", PROJECTION_TINY, edit_size=64,
                                  memory_budget_mb=64.0, mb_per_latent_pixel=0.05, tile_context=8),
                   **common),
+        ModelSpec(id="mobilepicasso-mini", summary="MobilePicasso in miniature on the proving ground: the trained "
+                  "mini-edit edits at 32x32, a trained latent projection maps its latent onto the trained "
+                  "tocsr-x4-mini's latent grid, which upscales x4 tile by tile (128x128 out). Ships only the "
+                  "projection; the editor and upscaler are mini-edit's and tocsr-x4-mini's shipped weights. "
+                  "`zoo train mobilepicasso-mini` retrains the projection.",
+                  components=_components(16, 64, 64, 32, ctx_tokens=1, text_tokens=8),
+                  choices={**CHOICES, "mini": Choice(
+                      value={"editor": "mini-edit", "upscaler": "tocsr-x4-mini", "projection": PROJECTION_MINI,
+                             "edit_size": 32},
+                      why="the proving ground's trained editor and one-step x4 upscaler: the pipeline's claims "
+                          "are checked on trained models in CPU minutes (benchmarks/mobilepicasso_miniature.py)",
+                      field="config: editor, upscaler, projection")},
+                  resolution=32, tags=tags + ["proving-ground", "miniature"],
+                  shipped_weights=f"{PACKAGE}:weights/mobilepicasso-mini",
+                  config={**_config("mini-edit", "tocsr-x4-mini", PROJECTION_MINI, edit_size=32,
+                                    memory_budget_mb=8.0, mb_per_latent_pixel=0.005, tile_context=8),
+                          "weights_from": MINI_WEIGHTS_FROM,
+                          # mini-edit's sampler (its card): 10 DDIM steps, no guidance
+                          "call_kwargs": {"num_inference_steps": 10, "guidance_scale": 1.0,
+                                          "image_guidance_scale": 1.0},
+                          "example_prompt": "make it black and white"},
+                  **{**common, "license": "apache-2.0", "base_model": None}),
     ]

@@ -1,4 +1,8 @@
-"""`zoo train mobilepicasso[-tiny]`: the latent projection, and the editor with the hallucination-aware loss.
+"""`zoo train mobilepicasso[-tiny|-mini]`: the latent projection, and the editor with the hallucination-aware loss.
+
+``zoo train mobilepicasso-mini`` (stage projection, defaults in ``DEFAULTS``) trains the miniature's projection
+between the shipped mini-edit and tocsr-x4-mini; copying ``runs/mobilepicasso-mini/{projection,training.json}``
+into ``plugins/zoo_mobilepicasso/weights/mobilepicasso-mini/`` ships it.
 
 Stages (train config ``stage``):
 
@@ -28,18 +32,29 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Literal["projection", "editor"] = "projection"
     out_dir: Path = Path("runs/mobilepicasso")
-    pretrained: bool = Field(False, description="start from the model's weights (else random: plumbing tests)")
+    pretrained: bool = Field(False, description="editor and upscaler from their registered models' weights, "
+                             "projection fresh (else all random: plumbing tests)")
+    editor_weights: Optional[str] = Field(None, description="a folder of the editor's weights (default: its own)")
+    upscaler_weights: Optional[str] = Field(None, description="a folder of the upscaler's weights (default: its own)")
     steps: int = Field(300, ge=1)
     batch_size: int = Field(8, ge=1)
     lr: float = Field(1e-3, gt=0)
     count: int = Field(128, ge=2, description="training patches / edit pairs")
     patch: Optional[int] = Field(None, ge=8, description="edit-resolution patch side (default: the edit size)")
+    latent_crop: Optional[int] = Field(None, ge=4, description="projection stage: train on random crops of this "
+                                       "many upscaler-latent px (default: whole patches)")
     hallucination_weight: float = Field(0.0, ge=0, description="lambda of the hallucination-aware loss")
     artefact_net: Optional[str] = Field(None, description="'module:attr' of the artefact-localisation network M")
     filter_fraction: float = Field(0.15, ge=0, lt=1, description="top fraction of pairs by artefact ratio dropped")
     artefact_threshold: float = Field(0.5, gt=0, lt=1, description="map value above which a pixel is an artefact")
     seed: int = 0
     progress: bool = True
+
+
+# The miniature trains its projection on the shipped mini-edit and tocsr-x4-mini (`zoo train mobilepicasso-mini`).
+HELD_OUT = 32  # held-out-photo patches the projection's MSE is reported on
+DEFAULTS = {"mobilepicasso-mini": {"pretrained": True, "steps": 800, "count": 256, "batch_size": 16, "lr": 2e-3,
+                                   "latent_crop": 24, "out_dir": "runs/mobilepicasso-mini"}}
 
 
 def check(cfg: TrainConfig) -> None:
@@ -65,7 +80,7 @@ def _loop(params: list, loss_fn: Any, cfg: TrainConfig, desc: str) -> list[float
         loss.backward()
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return losses
 
 
@@ -88,21 +103,37 @@ def projection_pairs(pipe: Any, images: Any) -> tuple[Any, Any]:
     return torch.cat(xs), torch.cat(ys)
 
 
-def train_projection(pipe: Any, cfg: TrainConfig) -> tuple[Any, list[float]]:
+def train_projection(pipe: Any, cfg: TrainConfig) -> tuple[Any, list[float], dict]:
+    """The projection regressed onto the round trip's latent on train-photo patches; ``info`` holds the MSE
+    on held-out-photo patches before and after (the linear skip alone at the start: conv_out is zero)."""
     import torch
     from zoo.proving import photos
 
     side = cfg.patch or int(pipe.config.edit_size)
     x, y = projection_pairs(pipe, photos.to_tensor(photos.patches("train", size=side, count=cfg.count, seed=cfg.seed)))
-    proj = pipe.projection.train().requires_grad_(True)
+    xt, yt = projection_pairs(pipe, photos.to_tensor(photos.patches("test", size=side, count=HELD_OUT, seed=cfg.seed)))
+    proj = pipe.projection
+
+    def heldout() -> float:
+        with torch.no_grad():
+            return float(torch.nn.functional.mse_loss(proj.eval()(xt), yt))
+
+    info = {"heldout_mse_start": heldout()}
+    proj.train().requires_grad_(True)
 
     def loss_fn(g):
         idx = torch.randint(0, len(x), (min(cfg.batch_size, len(x)),), generator=g)
-        return torch.nn.functional.mse_loss(proj(x[idx]), y[idx])
+        xb, yb = x[idx], y[idx]
+        c = cfg.latent_crop
+        if c and c < min(xb.shape[-2:]):  # the projection is local: a crop costs less and teaches the same map
+            i, j = (int(torch.randint(0, n - c + 1, (1,), generator=g)) for n in xb.shape[-2:])
+            xb, yb = xb[..., i:i + c, j:j + c], yb[..., i:i + c, j:j + c]
+        return torch.nn.functional.mse_loss(proj(xb), yb)
 
     losses = _loop(list(proj.parameters()), loss_fn, cfg, "projection")
     proj.eval().requires_grad_(False)
-    return proj, losses
+    info["heldout_mse_end"] = heldout()
+    return proj, losses, info
 
 
 def train_editor(pipe: Any, cfg: TrainConfig, net: Any = None) -> tuple[Any, list[float], dict]:
@@ -159,24 +190,41 @@ def train_editor(pipe: Any, cfg: TrainConfig, net: Any = None) -> tuple[Any, lis
     return unet, losses, info
 
 
+def start_pipeline(spec: Any, cfg: TrainConfig) -> Any:
+    """The pipeline training starts from: with ``pretrained``, the editor and upscaler loaded from their
+    registered models' weights (or the given folders) and a fresh projection; else all random."""
+    import zoo
+
+    from .build import compose
+
+    if not cfg.pretrained:
+        pipe = zoo.load(spec.id, pretrained=False)
+    else:
+        parts = [zoo.load(spec.config[k], weights=w) if w else zoo.load(spec.config[k])
+                 for k, w in (("editor", cfg.editor_weights), ("upscaler", cfg.upscaler_weights))]
+        pipe = compose(spec, *parts)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
 def train_mobilepicasso(spec: Any, config: Optional[dict]) -> Path:
     import torch
 
-    import zoo
     from zoo.atomic import write_dir
     from zoo.distill import validate
 
-    cfg = validate(TrainConfig, dict(config or {}), f"{spec.id} training config")
+    config = dict(config or {})
+    if "teacher_pretrained" in config:  # `zoo train --random-teacher`: random editor and upscaler (a dry run)
+        config["pretrained"] = config.pop("teacher_pretrained")
+    cfg = validate(TrainConfig, {**DEFAULTS.get(spec.id, {}), **config}, f"{spec.id} training config")
     check(cfg)
     from .artefacts import load_artefact_net
 
     net = load_artefact_net(cfg.artefact_net) if cfg.artefact_net else None  # a bad reference fails before any build
     torch.manual_seed(cfg.seed)
-    pipe = zoo.load(spec.id, pretrained=cfg.pretrained)
-    pipe.set_progress_bar_config(disable=True)
+    pipe = start_pipeline(spec, cfg)
     if cfg.stage == "projection":
-        module, losses = train_projection(pipe, cfg)
-        info: dict = {}
+        module, losses, info = train_projection(pipe, cfg)
     else:
         module, losses, info = train_editor(pipe, cfg, net)
     name = "projection" if cfg.stage == "projection" else "unet"

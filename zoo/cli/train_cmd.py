@@ -11,7 +11,7 @@ passed to the model's own recipe as ``config['recipe']``.
 """
 from __future__ import annotations
 
-STAGES = ["block", "search", "vae", "align", "finetune", "all"]
+STAGES = ["block", "search", "vae", "align", "finetune", "all", "projection", "editor"]  # the last two: MobilePicasso
 
 
 def add_parser(sub) -> None:
