@@ -21,11 +21,10 @@ vae, align), ``train_search`` (search), ``tafid``, ``train_data``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from zoo import ModelSpec, ZooError
+from zoo import ModelSpec
 
 from .train_config import NanoSDTrainConfig, parse_config  # noqa: F401  (the config's public home)
 
@@ -33,7 +32,14 @@ STAGES = ("block", "search", "vae", "align")
 
 
 def train_nanosd(spec: ModelSpec, config: dict[str, Any], teacher_pipe: Any = None, progress: bool = True) -> Path:
-    """The ``train_model`` hook: run the requested stages (``all``: every one, skipping those done)."""
+    """The ``train_model`` hook: run the requested stages (``all``: every one, skipping those done).
+
+    Every file the run writes appears complete or not at all (``zoo.atomic``): a killed run
+    resumes from what it finished and leaves no partial file behind once it runs again.
+    """
+    from zoo import atomic
+    from zoo.distill import run_stages
+
     from .train_run import Run, check_data
     from .train_search import stage_search
     from .train_stages import stage_align, stage_block, stage_vae
@@ -42,23 +48,9 @@ def train_nanosd(spec: ModelSpec, config: dict[str, Any], teacher_pipe: Any = No
     check_data(spec, cfg)
     run = Run(spec, cfg, teacher_pipe=teacher_pipe, progress=progress)
     todo = STAGES if cfg.stage == "all" else (cfg.stage,)
-    main = run.state.is_main_process
-    log: dict[str, Any] = {}
-    for stage in todo:
-        done = run.out / f"{stage}.done.json"
-        if done.is_file():
-            if not cfg.resume:
-                raise ZooError(f"{run.out} already holds a finished '{stage}' stage; pass --resume to skip it "
-                               "or choose another --out")
-            log[stage] = json.loads(done.read_text())
-            continue
-        if stage == "block":
-            log[stage] = stage_block(run)  # every rank: candidates are sharded
-        elif main:  # the other stages run on one process; the rest wait
-            log[stage] = {"search": stage_search, "vae": stage_vae, "align": stage_align}[stage](run)
-        run.state.wait_for_everyone()
-        if main:
-            done.write_text(json.dumps(log.get(stage, {}), indent=1, default=str))
-    if main:
-        (run.out / "config.json").write_text(cfg.model_dump_json(indent=1, by_alias=True))
+    stages = {"block": lambda: stage_block(run), "search": lambda: stage_search(run),  # block: every rank (sharded)
+              "vae": lambda: stage_vae(run), "align": lambda: stage_align(run)}
+    run_stages(run.out, todo, stages, resume=cfg.resume, state=run.state, sharded=("block",))
+    if run.state.is_main_process:
+        atomic.write_text(run.out / "config.json", cfg.model_dump_json(indent=1, by_alias=True))
     return run.out

@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import torch
 
-from zoo import ZooError
+from zoo import ZooError, atomic
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 _OBJECTS = ["red fox", "lighthouse", "bowl of ramen", "vintage car", "mountain lake", "robot", "cat", "city street"]
@@ -118,8 +118,8 @@ def prepare_data(pipe: Any, out: Path, *, data: Optional[Path], n_samples: int, 
             raise ZooError(f"unknown latents source {source!r}")
     tensors["ehs"] = encode_prompts(pipe, prompts, device)
     tensors["uncond"] = encode_prompts(pipe, [""], device)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+    with atomic.write_file(path) as tmp:  # read back only when both files are there, each complete
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
     meta = {"source": source, "n": n, "prompts": prompts, "resolution": resolution}
-    meta_path.write_text(json.dumps(meta, indent=1))
+    atomic.write_text(meta_path, json.dumps(meta, indent=1))
     return {**tensors, "meta": meta}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from zoo import atomic
 from zoo.distill import AlignConfig
 
 from .train_run import Run
@@ -13,28 +14,12 @@ from .train_search import chosen_arch
 
 def stage_block(run: Run) -> dict[str, Any]:
     """Capture nanosd-l's stage I/O and distil the 30 surrogate blocks (sharded across ranks)."""
-    from zoo.distill import capture_stage_io, distill_blocks, seed_for
-    import torch
+    from zoo.distill import capture_and_distill
 
     cfg = run.cfg
-    sched = _ddpm()
-
-    def run_fn(model: Any, b: int) -> None:
-        gen = torch.Generator().manual_seed(seed_for(cfg.capture.seed + cfg.seed, "capture", b))
-        batch = run.batch(gen, cfg.capture.batch_size)
-        t = torch.randint(0, sched.config.num_train_timesteps, (cfg.capture.batch_size,), generator=gen)
-        noise = torch.randn(batch["z_t"].shape, generator=gen).to(run.device)
-        t = t.to(run.device)
-        model(sched.add_noise(batch["z_t"], noise, t), t, batch["cond"])
-
-    data = capture_stage_io(run.teacher_l, run.stage_paths, run_fn, cfg.capture.n_batches, run.out / "capture",
-                            dtype=cfg.capture.dtype, resume=cfg.resume, progress=run.progress, state=run.state)
-    bcfg = cfg.blocks.model_copy(update={"out_dir": run.out / "blocks"})
-    res = distill_blocks(run.candidates(), data, bcfg, resume=cfg.resume, progress=run.progress, state=run.state)
-    summary = {name: r.final_loss for name, r in res.items()}
-    if run.state.is_main_process:
-        (run.out / "blocks" / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary
+    return capture_and_distill(run.teacher_l, run.stage_paths, run.candidates(), run.batch, _ddpm(), cfg.capture,
+                               cfg.blocks, run.out, seed=cfg.seed, device=run.device, resume=cfg.resume,
+                               progress=run.progress, state=run.state)
 
 
 def _ddpm() -> Any:
@@ -125,7 +110,7 @@ def stage_align(run: Run) -> dict[str, Any]:
     numbers["error_before_align"] = numbers[f"error_distilled{tag}"]
     numbers["error_after_align"] = numbers[f"error_aligned{tag}"]
     _save_pipeline(run, student, svae)
-    (run.out / "report.json").write_text(json.dumps(numbers, indent=1))
+    atomic.write_text(run.out / "report.json", json.dumps(numbers, indent=1))
     return numbers
 
 
@@ -137,7 +122,9 @@ def _save_pipeline(run: Run, unet: Any, svae: Any) -> None:
         "unet": unet.to("cpu"), "vae": vae.to("cpu"), "text_encoder": run.pipe.text_encoder.to("cpu"),
         "tokenizer": run.pipe.tokenizer, "scheduler": run.pipe.scheduler,
     }, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-    pipe.save_pretrained(str(run.out / "pipeline"), safe_serialization=True)
+    # a resumed align saves again: the old folder is swapped out only once the new one is complete
+    with atomic.write_dir(run.out / "pipeline", overwrite=True) as tmp:
+        pipe.save_pretrained(str(tmp), safe_serialization=True)
     run.pipe.text_encoder.to(run.device)
     unet.to(run.device)
     if svae is not None:

@@ -75,7 +75,7 @@ def capture_stage_io(
 
     handles = [get_stage(model, s).register_forward_hook(make_hook(s), with_kwargs=True) for s in stage_names]
     done_dir = out_dir / "batches"
-    done_dir.mkdir(parents=True, exist_ok=True)
+    atomic.make_dirs(done_dir)
     mine = [b for b in range(n_batches) if b % world == rank]
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
@@ -93,7 +93,7 @@ def capture_stage_io(
                         raise ZooError(f"stage {s!r} was not called by run_fn in batch {b}")
                     for c, rec in enumerate(records[s]):
                         save_tensors(stage_dir(out_dir, s) / f"b{b:05d}-c{c:02d}.safetensors", rec)
-                (done_dir / f"{b:05d}").touch()  # the batch counts only once all its files are written
+                atomic.write_text(done_dir / f"{b:05d}", "")  # the batch counts only once all its files are written
     finally:
         for h in handles:
             h.remove()

@@ -43,7 +43,6 @@ def save_tensors(path: Path, obj: Any) -> None:
 
     structure, tensors = flatten(obj)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic.write_file(path) as tmp:  # a kill leaves the previous checkpoint, never half of one
         save_file({str(i): _cpu_copy(t) for i, t in enumerate(tensors)}, str(tmp), metadata={"structure": structure})
 
@@ -90,7 +89,6 @@ def save_weights(path: Path, module: Any, metadata: Optional[Mapping[str, str]] 
     from safetensors.torch import save_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic.write_file(path) as tmp:
         save_file({k: _cpu_copy(v) for k, v in module.state_dict().items()}, str(tmp), metadata=dict(metadata or {}))
 

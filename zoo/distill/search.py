@@ -65,15 +65,17 @@ def search_architectures(
     if not isinstance(space, SearchSpace):
         space = SearchSpace.from_mapping(space)
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    atomic.make_dirs(out)  # a working folder (resume): each file in it is written atomically
     journal = out / "study.journal"
     if journal.exists() and not resume:
         raise ZooError(f"{out} holds an earlier search; pass --resume to continue it or choose another --out")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cache: dict[tuple[str, ...], Evaluated] = {}
     cache_file = out / "evaluated.jsonl"
+    records: list[str] = []  # one JSON line per architecture, as evaluated
     if cache_file.exists() and resume:
-        for line in cache_file.read_text().splitlines():
+        records = cache_file.read_text().splitlines()
+        for line in records:
             e = Evaluated(**json.loads(line))
             cache[space.arch(e.arch)] = e
 
@@ -109,8 +111,8 @@ def search_architectures(
                     raise ZooError(f"evaluate() returned no {k!r} metric (got {sorted(metrics)})")
             feasible = not constrained or metrics[cfg.fidelity] <= cfg.epsilon
             cache[arch] = Evaluated(dict(zip(space.stages, arch)), metrics, feasible)
-            with cache_file.open("a") as f:
-                f.write(json.dumps(asdict(cache[arch])) + "\n")
+            records.append(json.dumps(asdict(cache[arch])))
+            atomic.write_text(cache_file, "\n".join(records) + "\n")  # rewritten whole: a kill never tears a line
         e = cache[arch]
         e.trials.append(trial.number)
         trial.set_user_attr("arch", list(arch))
@@ -178,6 +180,7 @@ def plot_front(res: SearchResult, cfg: SearchConfig, path: Path) -> Path:
     ax.set_title(f"architecture search: {len(res.evaluated)} architectures, {len(res.pareto)} Pareto")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic.write_file(path) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
     return path
