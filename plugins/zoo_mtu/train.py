@@ -111,8 +111,9 @@ def _set(unet: Any, task: str) -> None:
     state.task, state.cond = task, None
 
 
-def heldout_losses(unet: Any, scheduler: Any, enc: dict, n: int = 16, seed: int = 1234) -> dict[str, float]:
-    """Per-task loss on fixed items, timesteps and noise: comparable before and after training."""
+def fixed_losses(unet: Any, scheduler: Any, enc: dict, n: int = 16, seed: int = 1234) -> dict[str, float]:
+    """Per-task loss on fixed training items, timesteps and noise: comparable before and after training
+    (held-out quality is PSNR on the test photos: benchmarks/mtu_miniature.py)."""
     import torch
 
     out = {}
@@ -125,9 +126,11 @@ def heldout_losses(unet: Any, scheduler: Any, enc: dict, n: int = 16, seed: int 
     return out
 
 
-def train(pipe: Any, cfg: MTUTrainConfig) -> dict[str, Any]:
-    """Train the MTU-upcycled ``pipe`` (``zoo_mtu.apply`` first) in place; returns the log."""
+def train(pipe: Any, cfg: MTUTrainConfig, info: Optional[dict] = None) -> dict[str, Any]:
+    """Train the MTU-upcycled ``pipe`` (``zoo_mtu.apply`` first) in place; returns the log (and ``out``,
+    the folder written when ``cfg.out`` is set, with ``training.json``: ``info``, the config, losses, time)."""
     import random
+    import time
 
     import torch
     from accelerate import Accelerator
@@ -144,9 +147,10 @@ def train(pipe: Any, cfg: MTUTrainConfig) -> dict[str, Any]:
     missing = [t for t in cfg.tasks if t not in tasks_here]
     if missing:
         raise ZooError(f"the model has no task {missing[0]!r} (it has {', '.join(tasks_here)})")
+    start = time.time()
     enc = {t: Encoded(pipe, task_data(t, cfg.source, "train", cfg.size, cfg.count, cfg.seed)) for t in cfg.tasks}
     weights = [float((cfg.task_weights or {}).get(t, 0.0 if cfg.task_weights else 1.0)) for t in cfg.tasks]
-    before = heldout_losses(unet, pipe.scheduler, enc)
+    before = fixed_losses(unet, pipe.scheduler, enc)
 
     acc = Accelerator(cpu=not torch.cuda.is_available())
     opt = torch.optim.Adam(mtu_parameters(unet), lr=cfg.lr)
@@ -171,21 +175,24 @@ def train(pipe: Any, cfg: MTUTrainConfig) -> dict[str, Any]:
         bar.set_postfix(loss=f"{sum(losses.values()):.3g}")
     acc.wait_for_everyone()
     unet.eval()
-    after = heldout_losses(unet, pipe.scheduler, enc)
-    result = {"heldout_loss_before": before, "heldout_loss_after": after, "steps": cfg.steps, "log": log}
+    after = fixed_losses(unet, pipe.scheduler, enc)
+    result = {"loss_before": before, "loss_after": after, "steps": cfg.steps, "log": log}
     if cfg.out is not None and acc.is_main_process:
-        save(pipe, cfg.out, result, cfg.overwrite)
+        record = {**(info or {}), "config": cfg.model_dump(mode="json", exclude={"out", "overwrite", "progress"}),
+                  "loss_before": before, "loss_after": after, "wall_s": round(time.time() - start, 1),
+                  "threads": torch.get_num_threads(), "torch": torch.__version__}
+        result["out"] = save(pipe, cfg.out, record, cfg.overwrite)
     return result
 
 
-def save(pipe: Any, out: Path, result: dict, overwrite: bool = False) -> Path:
-    """The pipeline and its training log, written to a temp sibling and renamed into place."""
+def save(pipe: Any, out: Path, record: dict, overwrite: bool = False) -> Path:
+    """The pipeline and ``training.json`` (how it was trained), written to a temp sibling and renamed into place."""
     out = Path(out).expanduser()
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(tmp, safe_serialization=True)
-    (tmp / "mtu_train_log.json").write_text(json.dumps({k: v for k, v in result.items() if k != "log"}, indent=2))
+    (tmp / "training.json").write_text(json.dumps(record, indent=2))
     if out.exists():
         if not overwrite:
             shutil.rmtree(tmp)
@@ -195,21 +202,32 @@ def save(pipe: Any, out: Path, result: dict, overwrite: bool = False) -> Path:
     return out
 
 
+CLI_KEYS = {"out_dir": "out", "data": "source"}  # `zoo train` option -> MTUTrainConfig field
+
+
 def train_spec(spec: Any, config: dict) -> Path:
     """``zoo train mtu-*``: upcycle the spec's base and train it. ``init: pretrained`` specs (mtu-mini) start
-    from the base's trained weights (mini-edit's shipped ones); the others from the random build. The
-    spec's ``train`` dict holds the recipe's defaults; ``config`` overrides them."""
+    from the base's trained weights (mini-edit's shipped ones; ``--random-teacher``: a random base, a dry
+    run); the others from the random build. The spec's ``train`` dict holds the recipe's defaults;
+    ``config`` (a config file, then the command line) overrides them."""
     import zoo
 
-    config = {**spec.config.get("train", {}), **(config or {})}
+    config = {k: v for k, v in (config or {}).items() if v is not None}
+    pretrained = bool(config.pop("teacher_pretrained", True)) and spec.config.get("init") == "pretrained"
+    for key in ("teacher", "stage", "recipe", "resume", "device"):
+        if key in config and key != "device":
+            raise ZooError(f"zoo train {spec.id}: --{key} is not an option of MTU's recipe (it trains one model in "
+                           "one stage from its base)")
+        config.pop(key, None)  # device: accelerate picks it
+    config = {**spec.config.get("train", {}), **{CLI_KEYS.get(k, k): v for k, v in config.items()}}
     cfg = parse_config(config)
     if cfg.out is None:
         cfg.out = Path("runs") / spec.id
         parse_config({**config, "out": cfg.out})  # the default folder must not hold a previous run either
-    if spec.config.get("init") == "pretrained":
+    if pretrained:
         opts = {**spec.config.get("options", {}), "tasks": spec.config["tasks"], "experts": cfg.experts}
         pipe = zoo.load(spec.config["base"], techniques={"mtu": opts}, progress=cfg.progress)
     else:
         pipe = zoo.load(spec.id, pretrained=False)
-    train(pipe, cfg)
-    return cfg.out
+    result = train(pipe, cfg, info={"model_id": spec.id, "base": spec.config["base"], "base_weights": pretrained})
+    return result["out"]
