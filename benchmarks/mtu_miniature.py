@@ -2,7 +2,8 @@
 inpainting at once by `zoo train mtu-mini`) against the single-task teachers on held-out photos.
 
 Per task, PSNR (RGB) / SSIM (Y) on crops of the proving ground's test photos, side by side:
-identity (edit, inpaint) or bicubic (sr); the single-task teachers mini-edit (edit: the editor it is
+identity (edit, inpaint) or bicubic (sr); the VAE round trip of the target (the ceiling of any model
+that denoises in mini-edit's latent, which mtu-mini does); the single-task teachers mini-edit (edit: the editor it is
 upcycled from; it was also trained on inpaint and sr, shown too) and mini-sr (sr); mtu-mini at step 0
 (the upcycled mini-edit before training: equal to mini-edit by construction) and trained. Also how far
 the trained routers moved apart per task.
@@ -31,7 +32,7 @@ def main() -> None:
 
     import zoo
     from zoo.proving import edits as E
-    from zoo_mtu.miniature import TASKS, heldout, router_distances, run_editor, run_mtu, run_upscaler
+    from zoo_mtu.miniature import TASKS, heldout, router_distances, run_editor, run_mtu, run_upscaler, vae_round_trip
 
     spec = zoo.get_spec("mtu-mini")
     mtu = zoo.load("mtu-mini", weights=args.weights, progress=False)
@@ -40,17 +41,23 @@ def main() -> None:
     step0 = zoo.load("mini-edit", techniques={"mtu": {"tasks": list(TASKS)}}, progress=False)
     sets = {t: heldout(t, spec.resolution, args.count) for t in TASKS}
 
-    def score(outs, ds):
-        return E.score(outs, ds)["all"]
+    per_op = {}  # the edit task's per-operation scores
+
+    def score(outs, ds, name):
+        res = E.score(outs, ds)
+        if len(res) > 2:
+            per_op[name] = res
+        return res["all"]
 
     rows = {}
     for t, ds in sets.items():
-        rows[t] = {"identity" if t != "sr" else "bicubic": E.identity_baseline(ds)["all"],
-                   "mini-edit": score(run_editor(editor, ds, args.steps), ds),
-                   "mtu step 0": score(run_mtu(step0, t, ds, args.steps), ds),
-                   "mtu-mini": score(run_mtu(mtu, t, ds, args.steps), ds)}
+        rows[t] = {"identity" if t != "sr" else "bicubic": score(ds.inputs, ds, "identity"),
+                   "VAE round trip": score(vae_round_trip(mtu, ds), ds, "VAE round trip"),
+                   "mini-edit": score(run_editor(editor, ds, args.steps), ds, "mini-edit"),
+                   "mtu step 0": score(run_mtu(step0, t, ds, args.steps), ds, "mtu step 0"),
+                   "mtu-mini": score(run_mtu(mtu, t, ds, args.steps), ds, "mtu-mini")}
         if t == "sr":
-            rows[t]["mini-sr"] = score(run_upscaler(upscaler, ds), ds)
+            rows[t]["mini-sr"] = score(run_upscaler(upscaler, ds), ds, "mini-sr")
     if args.finetune_steps:
         from zoo_mtu.train import parse_config, train
 
@@ -58,17 +65,20 @@ def main() -> None:
         for t in TASKS:
             single = zoo.load("mini-edit", techniques={"mtu": {"tasks": [t]}}, progress=False)
             train(single, parse_config({**recipe, "tasks": [t]}))
-            rows[t]["single-task MTU"] = score(run_mtu(single, t, sets[t], args.steps), sets[t])
+            rows[t]["single-task MTU"] = score(run_mtu(single, t, sets[t], args.steps), sets[t], "single-task MTU")
 
     training = _training_record(args.weights)
     print(f"\nMTU miniature: {spec.id} ({training}) on held-out photos (astronaut, coffee, flower), {args.count} "
           f"crops of {spec.resolution}px per task, DDIM {args.steps} steps, guidance 1")
-    cols = ["identity", "bicubic", "mini-edit", "mini-sr", "single-task MTU", "mtu step 0", "mtu-mini"]
+    cols = ["identity", "bicubic", "VAE round trip", "mini-edit", "mini-sr", "single-task MTU", "mtu step 0", "mtu-mini"]
     cols = [c for c in cols if any(c in r for r in rows.values())]
     print(f"{'task':8s} " + " ".join(f"{c:>17s}" for c in cols) + "   (PSNR dB / SSIM)")
     for t in TASKS:
         cells = [f"{rows[t][c]['psnr']:8.2f} / {rows[t][c]['ssim']:.3f}" if c in rows[t] else f"{'-':>17s}" for c in cols]
         print(f"{t:8s} " + " ".join(f"{c:>17s}" for c in cells))
+    print("edit per operation (PSNR dB): " + "; ".join(
+        f"{op}: " + ", ".join(f"{name} {res[op]['psnr']:.2f}" for name, res in per_op.items())
+        for op in per_op["identity"] if op != "all"))
     for (a, b), d in router_distances(mtu.unet).items():
         print(f"router weights {a} vs {b}: mean |w_a - w_b| = {d:.4f} (uniform at step 0: 0)")
 

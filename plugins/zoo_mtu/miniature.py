@@ -85,3 +85,14 @@ def router_distances(unet: Any, tasks: Any = TASKS) -> dict[tuple, float]:
     with torch.no_grad():
         w = {t: torch.stack([f.weights(t) for f in ffs]) for t in tasks}
     return {(a, b): float((w[a] - w[b]).abs().mean()) for i, a in enumerate(tasks) for b in tasks[i + 1:]}
+
+
+def vae_round_trip(pipe: Any, ds: Any) -> Any:
+    """uint8 decode(encode(target)) with the pipeline's VAE: the ceiling of any model denoising in its latent."""
+    import torch
+
+    from zoo.proving.photos import to_tensor, to_uint8
+
+    vae = pipe.vae
+    with torch.no_grad():
+        return to_uint8(vae.decode(vae.encode(to_tensor(ds.targets)).latent_dist.mode()).sample)
