@@ -46,3 +46,17 @@ def test_trainable_set_and_bad_options():
     assert not any("to_q" in n for n, p in t.named_parameters() if id(p) in only)
     with pytest.raises(zoo.ZooError, match="edit-distill option steps"):
         parse({"steps": 0})
+
+
+def test_empty_prompt_rows_and_unguided_teacher_samples():
+    from zoo_edit.distill import DistillConfig, condition, drop_prompts
+
+    pipe = zoo.load("mini-pixart-tiny", pretrained=False)
+    cond = condition(pipe, ["a handwritten digit 1", "a handwritten digit 2", "a handwritten digit 3"])
+    uncond = condition(pipe, [""])
+    out = drop_prompts(cond, uncond, torch.tensor([False, True, False]))
+    for k in cond:
+        assert torch.equal(out[k][1], uncond[k][0]) and torch.equal(out[k][[0, 2]], cond[k][[0, 2]])
+        assert out[k].dtype == cond[k].dtype
+    # the recipe's defaults (the zoo's choices): unguided clean latents, 10% empty prompts
+    assert DistillConfig().sample_guidance == 1.0 and DistillConfig().uncond_prob == 0.1
