@@ -1,5 +1,5 @@
-"""ONNX export of EDiT: the whole PixArt transformer (stock, and converted with ConvFusion live) through
-``zoo.export`` at the spec's static shapes, with onnxruntime parity and a clean NPU lint.
+"""ONNX export of EDiT: the whole PixArt transformer (stock, and converted with ConvFusion live) and the
+MM-EDiT SD3 transformer through ``zoo.export`` at the spec's static shapes, with onnxruntime parity and a clean NPU lint.
 
 The whole-transformer export used to fail for every diffusers PixArt transformer (stock too): its
 ``hidden_states.squeeze(1)`` on B x N x C is a no-op in torch, but onnxscript translated it to an ONNX
@@ -31,8 +31,8 @@ def test_squeeze_of_a_non_unit_axis_exports_as_a_no_op(tmp_path):
     assert torch.allclose(_ort(tmp_path / "m.onnx", {"x": x}), M()(x), atol=1e-5)
 
 
-@pytest.mark.parametrize("model_id", ["pixart-sigma-tiny", "edit-pixart-sigma-tiny"])
-def test_whole_pixart_transformer_exports_with_parity(tmp_path, model_id):
+@pytest.mark.parametrize("model_id", ["pixart-sigma-tiny", "edit-pixart-sigma-tiny", "mm-edit-sd35m-tiny"])
+def test_whole_transformer_exports_with_parity(tmp_path, model_id):
     import json
 
     from zoo.export import export
@@ -42,8 +42,9 @@ def test_whole_pixart_transformer_exports_with_parity(tmp_path, model_id):
     torch.manual_seed(0)
     pipe = zoo.load(model_id, pretrained=False)
     t = pipe.transformer.eval()
-    if model_id.startswith("edit"):
-        assert type(t).__name__ == "EDiTPixArtTransformer2DModel"
+    converted = "edit" in model_id
+    if converted:
+        assert type(t).__name__ in ("EDiTPixArtTransformer2DModel", "MMEDiTSD3Transformer2DModel")
         for attn in t.edit_attention_modules().values():  # ConvFusion live, not at its zero init
             torch.nn.init.normal_(attn.edit_q.conv1.weight, std=0.1)
     paths = export(pipe, target="onnx", components=["transformer"], out_dir=tmp_path, progress=False)
@@ -53,11 +54,10 @@ def test_whole_pixart_transformer_exports_with_parity(tmp_path, model_id):
     # our own check at inputs other than the spec's example ones
     g = torch.Generator().manual_seed(7)
     shapes = {c.name: c.inputs for c in zoo.get_spec(model_id).components}["transformer"]
-    x = {"hidden_states": torch.randn(*shapes["hidden_states"], generator=g),
-         "encoder_hidden_states": torch.randn(*shapes["encoder_hidden_states"], generator=g),
-         "timestep": torch.tensor([321.0])}
+    x = {k: torch.randn(*shape, generator=g) for k, shape in shapes.items() if k != "timestep"}
+    x["timestep"] = torch.tensor([321.0])
     with torch.no_grad():
         ref = t(**x).sample
     assert torch.allclose(_ort(folder / "transformer.onnx", x), ref, atol=1e-4)
-    if model_id.startswith("edit"):  # linted as exported: through the core's NPU preparation
+    if converted:  # linted as exported: through the core's NPU preparation
         assert lint_module("transformer", *npu_ready(t, x)) == []
