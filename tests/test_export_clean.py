@@ -1,7 +1,10 @@
 """Every component exports clean: what export and `zoo export --check` do to a component first
-(zoo.export.npu_ready), and the lint over registered models (tiny ones: the SD-family text
-encoder in the default run, every component in a slow test; full-size ones: slow)."""
+(zoo.export.npu_ready), and the lint over registered models: every component of every `-tiny`
+model in the default run (zoo.export.lint_models: each distinct component linted once, in two
+worker processes, reported per model), every full-size model in a slow test."""
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 import torch
@@ -68,19 +71,97 @@ def _ids(tiny: bool) -> list[str]:
     return [s.id for s in zoo.get_registry().list() if s.components and s.id.split(".")[0].endswith("-tiny") == tiny]
 
 
-@pytest.mark.slow
+@pytest.fixture(scope="module")
+def tiny_reports():
+    from zoo.export.lint_models import lint_models
+
+    return lint_models(_ids(tiny=True), workers=2, progress=False)
+
+
 @pytest.mark.parametrize("model_id", _ids(tiny=True))
-def test_every_tiny_component_is_npu_ready(model_id):
-    report = lint(model_id)
+def test_every_tiny_component_is_npu_ready(model_id, tiny_reports):
+    report = tiny_reports[model_id]
+    assert report.components == [c.name for c in zoo.get_spec(model_id).components]
     assert report.ok, report.format()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model_id", _ids(tiny=False))
 def test_every_full_size_component_is_npu_ready(model_id):
-    # Full size at random init: minutes and GBs per model (SD3.5-Medium ~10 GB); run on a big machine.
+    # Full size at random init: minutes and GBs per model (pixart-sigma and sd35-medium need more
+    # than 20 GB); run on a big machine.
     report = lint(model_id)
     assert report.ok, report.format()
+
+
+class _Block(torch.nn.Module):
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(4, width, 3, padding=1)
+
+    def forward(self, sample):
+        return torch.nn.functional.silu(self.conv(sample))
+
+
+class _SameGraph(_Block):  # another class, the same traced graph
+    pass
+
+
+def test_memo_lints_each_distinct_component_once_and_never_hides_a_difference(monkeypatch):
+    import zoo.export.lint_models as lm
+
+    calls = []
+    real = lm.lint_program
+    monkeypatch.setattr(lm, "lint_program", lambda *a, **k: calls.append(1) or real(*a, **k))
+    memo, x = lm.LintMemo(), {"sample": torch.randn(1, 4, 8, 8)}
+    assert memo.lint("a", _Block(), x, ["qnn", "coreml"]) == []
+    assert memo.lint("b", _Block(), x, ["qnn", "coreml"]) == [] and len(calls) == 1  # same class+config: answered
+    assert memo.lint("c", _SameGraph(), x, ["qnn", "coreml"]) == [] and len(calls) == 1  # same graph: answered
+    assert memo.lint("d", _Block(width=16), x, ["qnn", "coreml"]) == [] and len(calls) == 2  # another width
+
+    patched = _Block()  # the same class and weights shapes, but a forward hook adds a rank-6 view
+    patched.register_forward_hook(lambda m, args, out: (out.reshape(1, 2, 4, 2, 4, 8) * 2).reshape(out.shape))
+    issues = memo.lint("e", patched, x, ["qnn", "coreml"])
+    assert {(i.component, i.target, i.rule) for i in issues if i.severity == "error"} == {("e", "qnn", "rank")}
+
+
+def test_a_non_npu_ready_tiny_component_is_flagged():
+    """The default-run lint fails on a real lint error: sd15-tiny's text encoder with an IsNaN in it."""
+    from zoo.export.lint_models import LintMemo
+
+    pipe, memo = zoo.build("sd15-tiny"), LintMemo()
+    assert lint(pipe, components=["text_encoder"], memo=memo).ok
+    norm = pipe.text_encoder.final_layer_norm
+    norm.register_forward_hook(lambda m, args, out: torch.where(torch.isnan(out), 0.0, out))
+    report = lint(pipe, components=["text_encoder"], memo=memo)
+    assert not report.ok
+    assert any(i.rule == "unsupported-op" and "IsNaN" in i.message for i in report.issues), report.format()
+
+
+@pytest.mark.parametrize("needs_decomposition", [False, True])
+def test_onnx_step_skips_only_a_redundant_decomposition(needs_decomposition):
+    """The lint's ONNX graph is the one torch.onnx makes with its own decomposition pass."""
+    import collections
+
+    import onnx
+
+    from zoo.export.lint import decompose_only_if_needed
+    from zoo.export.npu_ready import clean_graph
+
+    class Toy(torch.nn.Module):
+        def forward(self, sample):
+            y = torch.nn.functional.silu(sample)
+            return torch.special.xlogy(y.abs(), y.abs() + 1) if needs_decomposition else y  # xlogy: in its table
+
+    x = {"sample": torch.randn(1, 4, 8, 8)}
+    ep = clean_graph(torch.export.export(Toy(), (), kwargs=x, strict=False).run_decompositions({}))
+    ops = []
+    for shortcut in (False, True):
+        with decompose_only_if_needed() if shortcut else contextlib.nullcontext():
+            proto = torch.onnx.export(ep, (), kwargs=x, dynamo=True, optimize=True, verbose=False).model_proto
+        onnx.checker.check_model(proto)
+        ops.append(collections.Counter(n.op_type for n in proto.graph.node))
+    assert ops[0] == ops[1] and ops[0]
 
 
 def test_unpatchify_traces_without_rank_6_tensors():

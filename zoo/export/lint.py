@@ -12,9 +12,10 @@ Checks, per component and target (QNN HTP, Core ML):
 from __future__ import annotations
 
 import collections
+import contextlib
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Iterator, Optional, Union
 
 from ..errors import ZooError
 from ..specs import ComponentSpec, ModelSpec
@@ -85,13 +86,14 @@ class LintReport:
 
 
 def lint(model_or_id: Union[str, Any], targets: Iterable[str] = TARGETS, components: Optional[list[str]] = None,
-         spec: Optional[ModelSpec] = None, pretrained: bool = False) -> LintReport:
+         spec: Optional[ModelSpec] = None, pretrained: bool = False, memo: Any = None) -> LintReport:
     """Lint every component (or ``components``) of a model or registered id for ``targets``.
 
     Architecture is what matters here, so an id is built with random weights unless
-    ``pretrained`` is set.
+    ``pretrained`` is set. ``memo`` (a ``zoo.export.lint_models.LintMemo``) answers components
+    it has already linted in this run (same classes, configs, inputs, or the same traced graph).
     """
-    from ..components import component_module, example_inputs
+    from ..components import component_module, example_inputs, source_and_method
     from ..loading import load, spec_of
     from .npu_ready import npu_ready
     from ..registry import get_registry
@@ -115,7 +117,11 @@ def lint(model_or_id: Union[str, Any], targets: Iterable[str] = TARGETS, compone
         if static:
             continue  # example inputs cannot be made for unknown sizes
         # lint what export writes: the component as npu_ready prepares it
-        report.issues += lint_module(c.name, *npu_ready(component_module(model, c), example_inputs(c)), targets)
+        module, inputs = npu_ready(component_module(model, c), example_inputs(c))
+        if memo is None:
+            report.issues += lint_module(c.name, module, inputs, targets)
+        else:
+            report.issues += memo.lint(c.name, module, inputs, targets, method=source_and_method(c)[1])
     return report
 
 
@@ -126,20 +132,30 @@ def _spec_shapes(comp: ComponentSpec) -> list[Issue]:
 
 def lint_module(name: str, module: Any, inputs: dict[str, Any], targets: Iterable[str] = TARGETS) -> list[Issue]:
     """Lint one ``module(**inputs)`` for ``targets``."""
+    ep = export_program(name, module, inputs)
+    return ep if isinstance(ep, list) else lint_program(name, ep, inputs, targets)
+
+
+def export_program(name: str, module: Any, inputs: dict[str, Any]) -> Any:
+    """``torch.export`` of ``module(**inputs)``, or the issue that it cannot be captured (a list)."""
     import torch
 
-    targets = list(targets)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ep = torch.export.export(module, (), kwargs=inputs, strict=False)
+            return torch.export.export(module, (), kwargs=inputs, strict=False)
     except Exception as exc:
         first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
         data_dependent = "data-dependent" in str(exc) or "DataDependent" in type(exc).__name__
         rule = "dynamic-control-flow" if data_dependent else "export-failed"
         return [Issue(name, "all", rule, f"torch.export cannot capture a static graph: {first[:200]}")]
+
+
+def lint_program(name: str, ep: Any, inputs: dict[str, Any], targets: Iterable[str] = TARGETS) -> list[Issue]:
+    """Lint an exported program: the ATen checks (Core ML and all targets) and, for QNN, its ONNX graph."""
     from .npu_ready import clean_graph
 
+    targets = list(targets)
     ep = clean_graph(ep.run_decompositions({}))  # as the Core ML converter gets it
     issues = _lint_aten(name, ep, targets)
     if "qnn" in targets and not any(i.rule == "dynamic-control-flow" for i in issues):
@@ -195,13 +211,37 @@ def _lint_onnx_of(name: str, ep: Any, inputs: dict[str, Any]) -> list[Issue]:
     from .onnx_translations import translation_table
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), decompose_only_if_needed():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(ep, (), kwargs=inputs, dynamo=True, optimize=True, verbose=False,
                                         custom_translation_table=translation_table())
     except Exception as exc:
         return [Issue(name, "qnn", "export-failed", f"ONNX export failed: {str(exc).splitlines()[0][:200]}")]
     return lint_onnx(program.model_proto, name)
+
+
+@contextlib.contextmanager
+def decompose_only_if_needed() -> Iterator[None]:
+    """Within the block, torch.onnx skips its decomposition pass on a program that holds no op its
+    table would decompose (the lint hands it the already-decomposed Core ML program): that pass
+    retraces the whole graph to return the same ops, a third of the ONNX step's time on a UNet."""
+    import torch
+    from torch.onnx._internal.exporter import _decomp, _fx_passes
+
+    original = _fx_passes.decompose_with_registry
+
+    def decompose(ep: Any, registry: Any) -> Any:
+        table = _decomp.create_onnx_friendly_decomposition_table(set(_decomp.get_onnx_implemented_overloads(registry)))
+        graphs = [gm.graph for gm in ep.graph_module.modules() if isinstance(gm, torch.fx.GraphModule)]
+        if any(n.op == "call_function" and n.target in table for g in graphs for n in g.nodes):
+            return original(ep, registry)
+        return ep
+
+    _fx_passes.decompose_with_registry = decompose
+    try:
+        yield
+    finally:
+        _fx_passes.decompose_with_registry = original
 
 
 def lint_onnx(model: Any, name: str = "model") -> list[Issue]:
