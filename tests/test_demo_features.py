@@ -60,6 +60,19 @@ def test_editing_app_pairs_an_ec_model_with_a_cfg_editor_by_default():
     assert common.compare_default(models, "ec-mini") == "mini-edit"
     assert common.compare_default(models, "ec-tiny") == "mini-edit-tiny"  # a -tiny beside a -tiny
     assert common.compare_default(models, "ec-sd15") is None  # no weights here for a full-size partner
+    for mid in ("mtu-mini", "mobilepicasso-tiny"):  # a task picker / full-resolution output: not a guidance pair
+        if mid in models:
+            assert common.compare_default(models, mid) is None
+    assert "mobilepicasso-tiny" not in {common.compare_default(models, m) for m in models}
+    # sliders start at the model's recommended call arguments; beside a guidance-free model, with guidance on
+    from zoo.demo.image_editing import settings
+
+    rec = zoo.get_spec("mini-edit").config.get("call_kwargs", {})
+    alone, paired = settings("mini-edit"), settings("mini-edit", paired=True)
+    assert alone["num_inference_steps"] == paired["num_inference_steps"] == rec.get("num_inference_steps", 20)
+    assert alone["guidance_scale"] == rec.get("guidance_scale", 7.5) and paired["guidance_scale"] > 1
+    slider = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "guidance")
+    assert slider.value == paired["guidance_scale"]
 
 
 def test_compare_refuses_a_model_of_another_task(apps, images):

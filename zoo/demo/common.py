@@ -366,10 +366,16 @@ def full_resolution(model_id: str) -> bool:
 def compare_default(models: Sequence[str], main: str) -> Optional[str]:
     """A model to run beside ``main`` by default: one of the other kind of guidance (a guidance-free
     pipeline, which takes no ``guidance_scale``, vs a classifier-free-guided one) at the same resolution,
-    that runs here (trained weights present, or a ``-tiny`` beside a ``-tiny``); None when there is none."""
+    that runs here (trained weights present, or a ``-tiny`` beside a ``-tiny``); None when there is none.
+    Only plain editors pair: one with tasks or a full-resolution output is about those, not guidance."""
+    def plain(m: str) -> bool:
+        return not declared_tasks(m) and not full_resolution(m)
+
+    if not plain(main):
+        return None
     guided = "guidance_scale" in spec_params(main)
     res = get_spec(main).resolution
-    others = [m for m in models if m != main and ("guidance_scale" in spec_params(m)) != guided
+    others = [m for m in models if m != main and plain(m) and ("guidance_scale" in spec_params(m)) != guided
               and get_spec(m).resolution == res and (is_tiny(m) if is_tiny(main) else has_local_weights(m))]
     return preferred_default(others) if others else None
 
@@ -480,27 +486,27 @@ def run(pipe: Any, kwargs: dict, seed: int, on_step: Optional[Callable[[int, int
     return img, seconds
 
 
-def upscale_image(pipe: Any, kwargs: dict, img: "Any", scale: int, seed: int, tile: int, overlap: float,
+def upscale_image(pipe: Any, kwargs: dict, img: "Any", scale: int, seed: int, tile: int, context: int,
                   multiple: int, on_step: Optional[Callable[[int, int], None]] = None) -> tuple[Any, float]:
-    """Upscale ``img`` by ``scale``: in one pass when it fits in a ``tile``-pixel square, else in
-    overlapping tiles blended by ``zoo.tiling``. Sides are edge-padded to a multiple of
-    ``multiple`` and the output cropped back, so every input pixel maps to exactly ``scale``²
-    output pixels (the pipeline's own resize would shrink odd sizes)."""
+    """Upscale ``img`` by ``scale``: in one pass when it fits in one padded tile (``tile`` + 2 x
+    ``context`` pixels a side), else in disjoint ``tile``-pixel tiles each padded with ``context``
+    pixels of real neighbour content (``zoo.tiling.context_tiled``: 0% overlap, no blending). Sides
+    are edge-padded to a multiple of ``multiple`` and the output cropped back, so every input pixel
+    maps to exactly ``scale``² output pixels (the pipeline's own resize would shrink odd sizes)."""
     import numpy as np
     import torch
     from PIL import Image
 
-    from ..tiling import tile_starts, tiled
+    from ..tiling import context_tiled
 
     w, h = img.size
     pw, ph = -(-w // multiple) * multiple, -(-h // multiple) * multiple
     arr = np.pad(np.asarray(img), ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
-    if pw * ph <= tile * tile:
+    if max(pw, ph) <= tile + 2 * context:
         out, seconds = run(pipe, {**kwargs, "image": Image.fromarray(arr)}, seed, on_step)
         return out.crop((0, 0, w * scale, h * scale)), seconds
     x = torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 255.0
-    band = max(multiple, int(tile * overlap) // multiple * multiple)
-    n_tiles = len(tile_starts(ph, tile, band)) * len(tile_starts(pw, tile, band))
+    n_tiles = -(-ph // tile) * -(-pw // tile)
     done_tiles, seconds = [0], [0.0]
 
     def one_tile(t: Any) -> Any:
@@ -513,7 +519,7 @@ def upscale_image(pipe: Any, kwargs: dict, img: "Any", scale: int, seed: int, ti
         seconds[0] += s
         return torch.from_numpy(np.asarray(y.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
 
-    y = tiled(one_tile, x, tile=tile, overlap=band, scale=scale)
+    y = context_tiled(one_tile, x, tile=tile, context=context, scale=scale, align=multiple)
     full = Image.fromarray((y[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255.0).round().astype(np.uint8))
     return full.crop((0, 0, w * scale, h * scale)), seconds[0]
 

@@ -38,6 +38,18 @@ def check_side(model_id: str, side) -> int:
     return side
 
 
+GUIDED = {"guidance_scale": 7.5, "image_guidance_scale": 1.5}  # InstructPix2Pix's defaults: 3-branch CFG
+
+
+def settings(model_id: str, paired: bool = False) -> dict:
+    """Starting steps and guidance for ``model_id``: the call arguments its spec recommends
+    (``config['call_kwargs']``, e.g. an unguided miniature's guidance 1), else the app's defaults. Beside a
+    model of the other kind of guidance (``paired``) guidance starts on, which is what that comparison shows."""
+    rec = get_spec(model_id).config.get("call_kwargs") or {}
+    guidance = GUIDED if paired else {k: rec.get(k, v) for k, v in GUIDED.items()}
+    return {"num_inference_steps": rec.get("num_inference_steps", ui.default_steps(model_id, 20)), **guidance}
+
+
 def max_upload_pixels() -> int:
     return common.env_int("ZOO_DEMO_MAX_UPLOAD_PIXELS", common.MAX_UPLOAD_PIXELS)
 
@@ -134,6 +146,7 @@ def build(models: Sequence[str], default: str, title: Optional[str] = None) -> g
     all_hi = max(side_limits(m)[1] for m in models)
     tasks = common.declared_tasks(default)
     pair = common.compare_default(models, default) or NO_COMPARE
+    start = settings(default, paired=pair != NO_COMPARE)
     with gr.Blocks(title=title or "zoo · image editing", **ui.BLOCKS_KW) as demo:
         ui.header(title or "Image editing", "Edit a photo by instruction with an efficient diffusion editing model. "
                   "Pick a second model to compare: both run on the same photo, instruction, seed and steps, "
@@ -157,10 +170,12 @@ def build(models: Sequence[str], default: str, title: Optional[str] = None) -> g
                 negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry", elem_id="negative-prompt",
                                       visible="negative_prompt" in params)
                 with gr.Accordion("Settings", open=True):
-                    steps = gr.Slider(1, 100, value=ui.default_steps(default, 20), step=1, label="Steps", elem_id="steps")
-                    guidance = gr.Slider(0.0, 20.0, value=7.5, step=0.5, label="Text guidance", elem_id="guidance",
+                    steps = gr.Slider(1, 100, value=start["num_inference_steps"], step=1, label="Steps", elem_id="steps")
+                    guidance = gr.Slider(0.0, 20.0, value=start["guidance_scale"], step=0.5, label="Text guidance",
+                                         elem_id="guidance", info="1 = no classifier-free guidance",
                                          visible="guidance_scale" in params)
-                    image_guidance = gr.Slider(0.0, 5.0, value=1.5, step=0.1, label="Image guidance",
+                    image_guidance = gr.Slider(0.0, 5.0, value=start["image_guidance_scale"], step=0.1,
+                                               label="Image guidance",
                                                elem_id="image-guidance", visible="image_guidance_scale" in params)
                     size = gr.Slider(all_lo, all_hi, value=hi, step=step, label="Output size (longer side)",
                                      elem_id="size", info="the input is resized to this, keeping its aspect",
@@ -178,13 +193,14 @@ def build(models: Sequence[str], default: str, title: Optional[str] = None) -> g
 
         def on_model(mid):
             lo, hi, step = side_limits(mid)
-            ts = common.declared_tasks(mid)
+            pair = common.compare_default(models, mid)
+            ts, start = common.declared_tasks(mid), settings(mid, paired=pair is not None)
             return (ui.card_markdown(mid), gr.update(minimum=lo, maximum=hi, step=step, value=hi,
                                                      visible=not common.full_resolution(mid)),
-                    gr.update(value=ui.default_steps(mid, 20)), ui.visible_if(mid, "negative_prompt"),
+                    *(gr.update(value=start[k]) for k in ("num_inference_steps", "guidance_scale", "image_guidance_scale")),
+                    ui.visible_if(mid, "negative_prompt"),
                     ui.technique_update(mid), gr.update(choices=list(ts), value=ts[0] if ts else None, visible=bool(ts)),
-                    ui.visible_if(mid, "mask_image"), size_text(mid),
-                    common.compare_default(models, mid) or NO_COMPARE)
+                    ui.visible_if(mid, "mask_image"), size_text(mid), pair or NO_COMPARE)
 
         def on_pair(mid, other):
             """Guidance sliders where either model takes them; the second output only when comparing."""
@@ -196,7 +212,7 @@ def build(models: Sequence[str], default: str, title: Optional[str] = None) -> g
         # On page load too: slider bounds start wide enough for every listed model (gradio checks
         # them server-side), then narrow to the selected one. A new model suggests its comparison.
         gr.on([model.change, demo.load], on_model, model,
-              [card, size, steps, negative, techniques, task, mask, sizes, compare],
+              [card, size, steps, guidance, image_guidance, negative, techniques, task, mask, sizes, compare],
               api_visibility="private", concurrency_limit=None)
         gr.on([model.change, compare.change, demo.load], on_pair, [model, compare],
               [guidance, image_guidance, compare_col], api_visibility="private", concurrency_limit=None)
