@@ -66,7 +66,7 @@ def test_tiled_pipeline_equals_whole_image_for_nearest():
     photos = {"chelsea": load_photo("chelsea")}
     pipe = UpscalePipe(Image.NEAREST)
     whole = sr_eval(pipeline_upscaler(pipe, 4, tile=None), photos, progress=False)
-    tiled = sr_eval(pipeline_upscaler(pipe, 4, tile=32, overlap=8, progress=False), photos, progress=False)
+    tiled = sr_eval(pipeline_upscaler(pipe, 4, tile=32, context=4, progress=False), photos, progress=False)
     assert pipe.calls > 2  # the tiled run really called the pipe per tile
     assert tiled == whole
 

@@ -46,3 +46,45 @@ def test_tile_from_budget():
     assert t % 8 == 0 and (t + 16) ** 2 * 0.001 <= 100.0 < (t + 8 + 16) ** 2 * 0.001
     with pytest.raises(ZooError, match="raise the budget"):
         tile_for_budget(0.01, 0.001, context=8)
+
+
+class _NearestX4:
+    """A stand-in upscaler pipeline (PIL nearest x4): zero receptive field, so any tiling is exact."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, prompt=None, image=None, **kwargs):
+        from types import SimpleNamespace
+
+        from PIL import Image
+
+        self.calls += 1
+        return SimpleNamespace(images=[image.resize((image.width * 4, image.height * 4), Image.NEAREST)])
+
+
+def test_demo_upscale_tiles_with_context_and_matches_one_pass():
+    import numpy as np
+    from PIL import Image
+
+    from zoo.demo.common import upscale_image
+
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (44, 60, 3), dtype=np.uint8))
+    whole, _ = upscale_image(_NearestX4(), {}, img, 4, 0, tile=64, context=8, multiple=8)
+    pipe = _NearestX4()
+    tiled, _ = upscale_image(pipe, {}, img, 4, 0, tile=16, context=8, multiple=8)
+    assert pipe.calls == 3 * 4 and tiled.size == (240, 176)
+    assert np.array_equal(np.asarray(tiled), np.asarray(whole))
+
+
+def test_sr_suite_takes_its_tile_from_a_memory_budget():
+    from zoo import ModelSpec
+    from zoo.evaluate import evaluate
+
+    spec = ModelSpec(id="evalsr-budget", family="evalsr", summary="test", task="super-resolution")
+    recs = evaluate(_NearestX4(), "sr", spec=spec, photos=["coffee"], memory_budget_mb=1.0, mb_per_lr_pixel=1e-4,
+                    context=8, baseline=False, progress=False)
+    want = tile_for_budget(1.0, 1e-4, context=8, align=1)
+    assert {r["settings"]["tile"] for r in recs} == {want} and recs[0]["settings"]["tiling"] == "context_tiled"
+    with pytest.raises(ZooError, match="mb_per_lr_pixel"):
+        evaluate(_NearestX4(), "sr", spec=spec, photos=["coffee"], memory_budget_mb=1.0, baseline=False, progress=False)

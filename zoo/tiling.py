@@ -162,6 +162,9 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
     """``fn`` applied to disjoint ``tile``-sized cores of the BCHW tensor ``x``, each padded with up to
     ``context`` pixels of its neighbours; the output keeps each core's part (0% overlap, no blending).
 
+    Each tile's result is written straight into one preallocated output and dropped before the next
+    tile runs, so beyond the output only one tile's buffers are alive at a time.
+
     ``fn`` maps a (B, C, h, w) tile to (B, C', h*scale, w*scale); ``align`` is a size every tile side
     passed to ``fn`` must be a multiple of (e.g. 2 for an LR tile of a x4 latent upscaler). Cores and
     context are kept on that grid; the last core in a row may be smaller. An image no larger than one
@@ -196,6 +199,8 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
         oy, ox = int((y0 - py0) * s), int((x0 - px0) * s)
         hh, ww = int((y1 - y0) * s), int((x1 - x0) * s)
         out[..., int(y0 * s):int(y0 * s) + hh, int(x0 * s):int(x0 * s) + ww] = y[..., oy:oy + hh, ox:ox + ww]
+        # drop this tile's result now: otherwise it lives on beside the next tile's working set
+        del y
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -29,12 +29,30 @@ def max_input_pixels(model_id: str) -> int:
     return common.env_int("ZOO_DEMO_MAX_PIXELS", side * side)
 
 
-# Inputs above the untiled limit are upscaled in overlapping tiles (zoo.tiling) of the untiled
-# side, up to TILED_FACTOR times that side (TILED_FACTOR**2 the pixels; ZOO_DEMO_MAX_TILED_PIXELS
-# overrides); peak memory stays that of one tile, time grows with the tile count.
+# Inputs above the untiled limit are upscaled in context-preserving tiles (zoo.tiling.context_tiled:
+# disjoint tiles, each padded with real neighbour context, no blending), up to TILED_FACTOR times the
+# untiled side (TILED_FACTOR**2 the pixels; ZOO_DEMO_MAX_TILED_PIXELS overrides). The tile comes from
+# a memory budget (zoo.tiling.tile_for_budget), so peak memory stays that of one tile whatever the image.
 TILED_FACTOR = 4
-TILE_OVERLAP = 0.25  # of the tile side: context each tile takes from its neighbours
+TILE_CONTEXT = 0.125  # of the untiled side: neighbour context on each side of a tile
 MIN_SIDE = 8  # the VAE and UNet work on multiples of 8 pixels
+MEMORY_MB = 2048  # default budget of one tile (ZOO_DEMO_MEMORY_MB overrides)
+
+
+def tiling(model_id: str, pipe) -> tuple[int, int]:
+    """(tile, context) in input pixels. The padded tile fits ZOO_DEMO_MEMORY_MB at the pipeline's
+    declared cost per input pixel (config ``mb_per_lr_pixel``, as TOC-SR's); a model that declares
+    none is taken to fit its untiled limit in the budget. Never larger than the untiled limit."""
+    from ..tiling import tile_for_budget
+
+    side = int(max_input_pixels(model_id) ** 0.5) // MIN_SIDE * MIN_SIDE
+    context = max(MIN_SIDE, int(side * TILE_CONTEXT) // MIN_SIDE * MIN_SIDE)
+    budget = float(common.env_int("ZOO_DEMO_MEMORY_MB", MEMORY_MB))
+    cfg = getattr(pipe, "config", None)
+    per_px = cfg.get("mb_per_lr_pixel") if isinstance(cfg, dict) else None
+    per_px = float(per_px) if per_px else budget / (side * side)
+    return tile_for_budget(budget, per_px, context=context, align=MIN_SIDE, minimum=MIN_SIDE,
+                           maximum=max(MIN_SIDE, side - 2 * context)), context
 
 
 def max_tiled_pixels(model_id: str) -> int:
@@ -60,9 +78,9 @@ def upscale(model_id, image, prompt, negative, steps, guidance, noise_level, see
             required["prompt"] = prompt or ""  # upscale pipelines need a (possibly empty) prompt
         kw = common.call_kwargs(model_id, required, negative_prompt=negative, guidance_scale=float(guidance),
                                 noise_level=int(noise_level))
-        tile = int(max_input_pixels(model_id) ** 0.5) // MIN_SIDE * MIN_SIDE
+        tile, context = tiling(model_id, loaded.pipe)
         out, seconds = common.upscale_image(loaded.pipe, kw, img, scale_of(model_id), seed, tile,
-                                            TILE_OVERLAP, MIN_SIDE, ui.progress_steps(progress))
+                                            context, MIN_SIDE, ui.progress_steps(progress))
         return ui.result(out, loaded, seed, seconds)
 
 

@@ -104,15 +104,16 @@ def bicubic_upscale(lr: Any, scale: int) -> Any:
     return np.asarray(Image.fromarray(np.asarray(lr)).resize((w * scale, h * scale), Image.BICUBIC))
 
 
-def pipeline_upscaler(pipe: Any, scale: int, prompt: str = "", tile: Optional[int] = 128, overlap: int = 32,
+def pipeline_upscaler(pipe: Any, scale: int, prompt: str = "", tile: Optional[int] = 128, context: int = 16,
                       progress: bool = True, **call_kwargs: Any) -> Callable[[Any], Any]:
-    """LR uint8 array -> SR uint8 array through ``pipe(prompt=, image=PIL).images[0]``, in
-    overlapping LR tiles of ``tile`` pixels (zoo.tiling) when the image is larger than one tile."""
+    """LR uint8 array -> SR uint8 array through ``pipe(prompt=, image=PIL).images[0]``; an image
+    larger than one tile runs in disjoint LR tiles of ``tile`` pixels, each padded with ``context``
+    LR pixels of its neighbours (``zoo.tiling.context_tiled``: 0% overlap, no blending)."""
     import numpy as np
     import torch
     from PIL import Image
 
-    from ..tiling import tiled
+    from ..tiling import context_tiled
 
     def call(tile_t: Any) -> Any:
         arr = (tile_t[0].permute(1, 2, 0).clamp(0, 255).round().to(torch.uint8)).numpy()
@@ -124,10 +125,28 @@ def pipeline_upscaler(pipe: Any, scale: int, prompt: str = "", tile: Optional[in
 
     def upscale(lr: Any) -> Any:
         x = torch.from_numpy(np.array(lr, copy=True)).permute(2, 0, 1)[None].float()
-        y = call(x) if tile is None else tiled(call, x, tile=tile, overlap=overlap, scale=scale, progress=progress)
+        y = call(x) if tile is None else context_tiled(call, x, tile=tile, context=context, scale=scale,
+                                                       progress=progress)
         return y[0].permute(1, 2, 0).clamp(0, 255).round().to(torch.uint8).numpy()
 
     return upscale
+
+
+def suite_tile(model: Any, config: dict[str, Any], context: int) -> Optional[int]:
+    """The LR tile of the sr suite: ``memory_budget_mb`` given -> ``zoo.tiling.tile_for_budget`` at the
+    per-LR-pixel cost ``mb_per_lr_pixel`` (the option, else the pipeline's config); else ``tile``
+    (128; None = whole image)."""
+    budget = config.get("memory_budget_mb")
+    if budget is None:
+        return config.get("tile", 128)
+    from ..tiling import tile_for_budget
+
+    pipe_cfg = getattr(model, "config", None)
+    per_px = config.get("mb_per_lr_pixel") or (pipe_cfg.get("mb_per_lr_pixel") if isinstance(pipe_cfg, dict) else None)
+    if not per_px:
+        raise ZooError("memory_budget_mb needs the model's memory cost per LR pixel: pass mb_per_lr_pixel "
+                       "(measure it as benchmarks/tocsr_tiling.py does)")
+    return tile_for_budget(float(budget), float(per_px), context=context, align=1)
 
 
 def sr_eval(upscale: Callable[[Any], Any], photos: dict[str, Any], scale: int = 4, crop: Optional[int] = None,
@@ -163,7 +182,9 @@ def sr_records(spec: ModelSpec, scores: dict[str, dict[str, float]], backend: st
 
 def sr_suite(model: Any, spec: ModelSpec, config: dict[str, Any]) -> list[dict[str, Any]]:
     """Options: photos (names; default photos.DEFAULT), scale (spec.config['scale'] or 4),
-    prompt (''), tile (LR tile side, 128; None = whole image), overlap (32), baseline (True),
+    prompt (''), tile (LR tile side, 128; None = whole image), context (LR pixels of neighbour context per
+    tile side, 16; zoo.tiling.context_tiled), memory_budget_mb (tile from this budget and mb_per_lr_pixel,
+    the option or the pipeline's config), baseline (True),
     call_kwargs (dict passed to the pipeline, e.g. num_inference_steps), progress (True)."""
     from .photos import load_photos
     from .records import machine_description
@@ -181,10 +202,14 @@ def sr_suite(model: Any, spec: ModelSpec, config: dict[str, Any]) -> list[dict[s
     if not callable(model):
         raise ZooError(f"{spec.id}: the sr suite calls the pipeline as pipe(prompt=, image=PIL); got a {type(model).__name__}")
     call_kwargs = dict(config.get("call_kwargs") or {})
-    tile = config.get("tile", 128)
-    up = pipeline_upscaler(model, scale, config.get("prompt", ""), tile, int(config.get("overlap", 32)), progress, **call_kwargs)
+    context = int(config.get("context", 16))
+    tile = suite_tile(model, config, context)
+    up = pipeline_upscaler(model, scale, config.get("prompt", ""), tile, context, progress, **call_kwargs)
     scores = sr_eval(up, photos, scale, progress=progress, desc=f"sr {spec.id}")
     device = getattr(model, "device", "cpu")
-    recs += sr_records(spec, scores, "torch", {**settings, "tile": tile, **{k: v for k, v in call_kwargs.items() if isinstance(v, (int, float, str))}},
+    tiling = {"tile": tile} if tile is None else {"tile": tile, "context": context, "tiling": "context_tiled"}
+    if config.get("memory_budget_mb") is not None:
+        tiling["memory_budget_mb"] = float(config["memory_budget_mb"])
+    recs += sr_records(spec, scores, "torch", {**settings, **tiling, **{k: v for k, v in call_kwargs.items() if isinstance(v, (int, float, str))}},
                        machine_description(device))
     return recs
