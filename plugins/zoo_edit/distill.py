@@ -193,7 +193,9 @@ def train_edit(teacher_pipe: Any, technique_id: str, cfg: DistillConfig, resolut
                                     res, cfg.sample_steps, cfg.seed + i, cfg.sample_guidance)[: cfg.samples]
     conds = condition(teacher_pipe, (prompts[: cfg.samples] * cfg.samples)[: cfg.samples])
     uncond = condition(teacher_pipe, [""])
-    apply_edit(technique_id, teacher_pipe, cfg.options)
+    with torch.random.fork_rng(devices=[]):  # ConvFusion's first conv draws its init: same seed, same run
+        torch.manual_seed(cfg.seed)
+        apply_edit(technique_id, teacher_pipe, cfg.options)
     student = teacher_pipe.transformer
     params = trainable_parameters(student, cfg.trainable)
     names = {n.removesuffix(".processor"): m for n, m in student.edit_attention_modules().items()}
