@@ -164,6 +164,34 @@ def test_onnx_step_skips_only_a_redundant_decomposition(needs_decomposition):
     assert ops[0] == ops[1] and ops[0]
 
 
+def test_quick_multi_output_match_gives_the_same_optimised_graph(monkeypatch):
+    """zoo.export.onnx_rewriter: onnxscript's optimiser, same graph, fewer full matches (each indexes the graph)."""
+    from onnxscript.rewriter import _matcher
+
+    from zoo.export.onnx_rewriter import quick_multi_output_match
+
+    class Sliced(torch.nn.Module):  # Slices: what onnxscript's multi-output rule (SlicesSplit) looks for
+        def forward(self, sample):
+            a, b = sample[..., 0:4], sample[..., 4:8]
+            return torch.cat([torch.nn.functional.silu(a), b * sample[..., 2:6]], dim=3)
+
+    full = []
+    original = _matcher.SimplePatternMatcher.match
+    monkeypatch.setattr(_matcher.SimplePatternMatcher, "match",
+                        lambda self, *a, **k: full.append(self.pattern.has_single_output_node) or original(self, *a, **k))
+    x = {"sample": torch.randn(1, 4, 8, 8)}
+    graphs, multi = [], []
+    for quick in (False, True):
+        program = torch.onnx.export(Sliced(), (), kwargs=x, dynamo=True, optimize=False, verbose=False)
+        full.clear()
+        with quick_multi_output_match() if quick else contextlib.nullcontext():
+            program.optimize()
+        graphs.append([(n.op_type, list(n.input), list(n.output)) for n in program.model_proto.graph.node])
+        multi.append(full.count(False))  # full multi-output matches: each one indexes every node
+    assert graphs[0] == graphs[1] and "Slice" in {op for op, _, _ in graphs[0]}
+    assert multi[1] < multi[0], multi  # only nodes that can start a match still get the full one (here: none)
+
+
 def test_unpatchify_traces_without_rank_6_tensors():
     from zoo.export.lint import lint_module
 

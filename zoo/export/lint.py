@@ -208,10 +208,11 @@ def _lint_aten(name: str, ep: Any, targets: list[str]) -> list[Issue]:
 def _lint_onnx_of(name: str, ep: Any, inputs: dict[str, Any]) -> list[Issue]:
     import torch
 
+    from .onnx_rewriter import quick_multi_output_match
     from .onnx_translations import translation_table
 
     try:
-        with warnings.catch_warnings(), decompose_only_if_needed():
+        with warnings.catch_warnings(), decompose_only_if_needed(), quick_multi_output_match():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(ep, (), kwargs=inputs, dynamo=True, optimize=True, verbose=False,
                                         custom_translation_table=translation_table())

@@ -24,11 +24,12 @@ def export_onnx(module: Any, inputs: dict[str, Any], path: Path, opset: int = 18
     """Export ``module(**inputs)`` to ``path`` with static shapes; return what the metadata records."""
     import torch
 
+    from .onnx_rewriter import quick_multi_output_match
     from .onnx_translations import translation_table
 
     if external_data is None:
         external_data = param_bytes(module) > EXTERNAL_DATA_BYTES
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), quick_multi_output_match():  # the same graph, minus an N^2 index
         warnings.simplefilter("ignore", category=FutureWarning)
         try:
             program = torch.onnx.export(
