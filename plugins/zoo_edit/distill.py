@@ -9,8 +9,8 @@ modules and the converted layers' projections; the rest is frozen. Clean latents
 samples of the recipe's prompts at each stage's resolution (no dataset can be downloaded here), drawn
 *unguided*: the task loss then fits the conditional distribution the denoiser models. With guided samples
 the student learnt guidance's sharpened distribution as its conditional one and guidance was applied a
-second time at sampling (on mini-pixart the FD to real digits rose from the teacher's 37-40 to 50-54;
-unguided, 38-41). A share of examples (``uncond_prob``) carries the empty prompt, so the unconditional
+second time at sampling (on mini-pixart the FD to real digits rose from the teacher's 37-40 to 49-54;
+unguided, 37-41 over three init draws; benchmarks/edit_miniature.py). A share of examples (``uncond_prob``) carries the empty prompt, so the unconditional
 branch that classifier-free guidance uses is distilled too.
 accelerate runs it: one process by default, several with ``accelerate launch`` (each draws its own batches).
 """

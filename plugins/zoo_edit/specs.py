@@ -34,8 +34,8 @@ CHOICES = {
     "clean_latents": Choice(value="the teacher's own unguided samples (guidance 1) of the recipe's prompts; 10% of "
                             "training examples with the empty prompt",
                             why="no dataset can be downloaded; guided samples as task-loss data made the student "
-                            "apply guidance twice (mini-pixart FD to real digits 50-54 vs the teacher's 37-40; "
-                            "unguided 38-41, benchmarks/edit_miniature.py), and the empty-prompt branch is the one "
+                            "apply guidance twice (mini-pixart FD to real digits 49-54 vs the teacher's 37-40; "
+                            "unguided 37-41, benchmarks/edit_miniature.py), and the empty-prompt branch is the one "
                             "classifier-free guidance subtracts", field="train config: sample_guidance, uncond_prob"),
 }
 MM_CHOICES = {
