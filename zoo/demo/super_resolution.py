@@ -50,9 +50,11 @@ def tiling(model_id: str, pipe) -> tuple[int, int]:
     budget = float(common.env_int("ZOO_DEMO_MEMORY_MB", MEMORY_MB))
     cfg = getattr(pipe, "config", None)
     per_px = cfg.get("mb_per_lr_pixel") if isinstance(cfg, dict) else None
-    per_px = float(per_px) if per_px else budget / (side * side)
+    largest = max(MIN_SIDE, side - 2 * context)
+    # no declared cost: the largest padded tile fits (a small model's tile + context can exceed its untiled side)
+    per_px = float(per_px) if per_px else budget / (largest + 2 * context) ** 2
     return tile_for_budget(budget, per_px, context=context, align=MIN_SIDE, minimum=MIN_SIDE,
-                           maximum=max(MIN_SIDE, side - 2 * context)), context
+                           maximum=largest), context
 
 
 def max_tiled_pixels(model_id: str) -> int:
