@@ -123,6 +123,16 @@ def test_super_resolution_size_and_seed(apps, images):
     assert np.array_equal(_pixels(img), _pixels(again))
 
 
+def test_super_resolution_preselected_miniature_upscales(apps, images):
+    """The app's default model (a trained miniature, whose tile comes from a budget without a declared cost) upscales."""
+    from gradio_client import handle_file
+
+    url, c, demo = apps("super-resolution")
+    default = next(b.value for b in demo.blocks.values() if getattr(b, "elem_id", None) == "model")
+    img, *_ = c.predict(default, handle_file(str(images["rgb16"])), "", "", 1, 9.0, 20, 0, [], api_name="/upscale")
+    assert Image.open(img).size == (64, 64)
+
+
 def test_image_editing_size_and_seed(apps, images):
     from gradio_client import handle_file
 
