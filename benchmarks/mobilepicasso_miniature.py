@@ -4,7 +4,8 @@ The trained mini-edit edits each held-out photo crop (the "test" split of zoo.pr
 4x the editor's 32 px, i.e. 128x128) at 32x32; then, from the same edited latent:
 
   A  MobilePicasso: latent projection onto tocsr-x4-mini's latent grid + one-step x4 SR, tile by tile
-     (zoo.tiling.context_tiled, tile from the pipeline's memory budget unless --tile);
+     (zoo.tiling.context_tiled, tile from the pipeline's memory budget unless --tile); tocsr-x4-mini
+     decodes a residual (skip=True), added to the bicubic upsample of the edit decoded at 32x32;
   B  the plain way: decode with mini-edit's VAE, bicubic x4 up;
   R  (reference, not timed) the pixel round trip the projection replaces: decode, bicubic x4, the
      upscaler's encoder, one-step SR, untiled.
@@ -54,8 +55,7 @@ def decode_bicubic(pipe: Any, z: Any, out_wh: tuple) -> Any:
 
 def round_trip(pipe: Any, z: Any, out_wh: tuple) -> Any:
     """R: what the projection replaces: decode, bicubic up, the upscaler's encoder, one-step SR (untiled)."""
-    sr = pipe.upscaler()
-    return sr.decode(sr.one_step(sr.encode(decode_bicubic(pipe, z, out_wh).clamp(-1, 1)))).float()
+    return pipe.upscaler().restore(decode_bicubic(pipe, z, out_wh).clamp(-1, 1)).float()
 
 
 def evaluate(pipe: Any, count: int = 64, batch: int = 16, seed: int = 0, tile: Optional[int] = None,

@@ -31,7 +31,8 @@ class LocalUpscaler:
     """Stand-in one-step upscaler with a bounded receptive field (two 3x3 convs, then x8 nearest):
     there tiles with enough context must equal the untiled run exactly."""
 
-    def __init__(self):
+    def __init__(self, skip=False):
+        self.config = {"skip": skip}  # skip: the output is the bicubic of the decoded edit + D(x0) - D(z_lr)
         g = torch.Generator().manual_seed(1)
         self.w1, self.w2 = torch.randn(16, 16, 3, 3, generator=g) * 0.1, torch.randn(3, 16, 3, 3, generator=g) * 0.1
 
@@ -42,8 +43,9 @@ class LocalUpscaler:
         return torch.nn.functional.interpolate(torch.nn.functional.conv2d(z, self.w2, padding=1), scale_factor=8)
 
 
-def test_tiled_equals_untiled_where_the_receptive_field_is_bounded(pipe, monkeypatch):
-    monkeypatch.setattr(pipe, "upscaler", LocalUpscaler)
+@pytest.mark.parametrize("skip", [False, True])
+def test_tiled_equals_untiled_where_the_receptive_field_is_bounded(pipe, monkeypatch, skip):
+    monkeypatch.setattr(pipe, "upscaler", lambda: LocalUpscaler(skip))
     img = _image(64, 48)
     untiled = _run(pipe, img, tile=10_000)
     # projection (3 latent px) + stand-in (2 latent px) = 5 px of receptive field <= context 6
@@ -89,3 +91,12 @@ def test_plugin_contract():
 
     ids = {s.id for s in check_plugin("mobilepicasso", conformance=False)}  # tests/test_conformance.py runs the kit
     assert {"mobilepicasso", "mobilepicasso-tiny"} <= ids
+
+
+def test_banded_bicubic_equals_torch_bicubic(pipe):
+    """A skip upscaler's bicubic term is added in row bands from two resize matrices: it must be torch's bicubic."""
+    z = torch.randn(1, 4, 8, 6, generator=torch.Generator().manual_seed(0))
+    img = pipe.vae.decode(z / pipe.vae.config.scaling_factor).sample.float().clamp(-1, 1)
+    want = torch.nn.functional.interpolate(img, size=(100, 52), mode="bicubic", align_corners=False)
+    got = pipe.add_bicubic(torch.zeros(1, 3, 100, 52), z, band=7)
+    assert torch.allclose(got, want, atol=1e-5)

@@ -17,7 +17,7 @@ def compose(spec: Any, editor: Any, up: Any) -> Any:
     return MobilePicassoPipeline(
         vae=editor.vae, text_encoder=editor.text_encoder, tokenizer=editor.tokenizer, unet=editor.unet,
         scheduler=editor.scheduler, projection=projection, sr_unet=up.unet, sr_vae=up.vae, sr_scheduler=up.scheduler,
-        scale=up.config.scale, sr_timestep=up.config.timestep, sr_context_tokens=up.config.context_tokens,
+        scale=up.config.scale, sr_kwargs={k: v for k, v in up.config.items() if not k.startswith("_") and k not in up.components},
         upscaler_id=cfg["upscaler"], **cfg.get("pipeline_kwargs", {}))
 
 

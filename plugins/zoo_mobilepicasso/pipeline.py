@@ -24,6 +24,12 @@ from zoo import ZooError
 MAX_OUTPUT_PIXELS = 8192 * 8192
 
 
+def _resize_matrix(n: int, m: int) -> torch.Tensor:
+    """(m, n) weights of torch's bicubic resize (align_corners=False) of a length-n axis to length m."""
+    eye = torch.eye(n)[None, None]
+    return torch.nn.functional.interpolate(eye, size=(m, n), mode="bicubic", align_corners=False)[0, 0]
+
+
 def _vae_factor(vae: Any) -> int:
     return 2 ** (len(vae.config.block_out_channels) - 1)
 
@@ -34,25 +40,24 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
     def __init__(self, vae: Any, text_encoder: Any, tokenizer: Any, unet: Any, scheduler: Any, projection: Any,
                  sr_unet: Any, sr_vae: Any, sr_scheduler: Any, safety_checker: Any = None, feature_extractor: Any = None,
                  image_encoder: Any = None, requires_safety_checker: bool = False, edit_size: int = 512, scale: int = 4,
-                 sr_timestep: int = 999, sr_context_tokens: int = 77, memory_budget_mb: float = 1024.0,
+                 sr_kwargs: Optional[dict] = None, memory_budget_mb: float = 1024.0,
                  mb_per_latent_pixel: float = 0.5, tile_context: int = 8, upscaler_id: str = "tocsr-x4") -> None:
         super().__init__(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
                          safety_checker=safety_checker, feature_extractor=feature_extractor, image_encoder=image_encoder,
                          requires_safety_checker=requires_safety_checker)
         self.register_modules(projection=projection, sr_unet=sr_unet, sr_vae=sr_vae, sr_scheduler=sr_scheduler)
-        self.register_to_config(edit_size=edit_size, scale=scale, sr_timestep=sr_timestep,
-                                sr_context_tokens=sr_context_tokens, memory_budget_mb=memory_budget_mb,
+        self.register_to_config(edit_size=edit_size, scale=scale, sr_kwargs=dict(sr_kwargs or {}),
+                                memory_budget_mb=memory_budget_mb,
                                 mb_per_latent_pixel=mb_per_latent_pixel, tile_context=tile_context, upscaler_id=upscaler_id)
 
     # ------------------------------------------------------------------ parts (also used in training)
     def upscaler(self) -> Any:
         """The one-step upscaler (the class of the registered ``upscaler_id``, found through the registry)
-        over this pipeline's SR components (shared, not copied)."""
+        over this pipeline's SR components (shared, not copied), with its own settings ``sr_kwargs``."""
         import zoo
 
         cls = zoo.pipeline_class(self.config.upscaler_id)
-        return cls(unet=self.sr_unet, vae=self.sr_vae, scheduler=self.sr_scheduler, scale=self.config.scale,
-                   timestep=self.config.sr_timestep, context_tokens=self.config.sr_context_tokens)
+        return cls(unet=self.sr_unet, vae=self.sr_vae, scheduler=self.sr_scheduler, **self.config.sr_kwargs)
 
     def edit_grid(self) -> int:
         """Pixels per editor latent pixel times the editor UNet's downsampling (edit sides are multiples)."""
@@ -66,11 +71,24 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
         f = self.sr_grid()
         return self.projection.resize(z_edit.float(), (out_hw[0] // f, out_hw[1] // f))
 
-    def upscale_latent(self, u: torch.Tensor, sr: Any = None) -> torch.Tensor:
-        """Output pixels (NCHW in [-1, 1], float32) of a tile of the resized edited latent."""
+    def upscale_latent(self, u: torch.Tensor, sr: Any = None, residual: bool = False) -> torch.Tensor:
+        """Output pixels (NCHW in [-1, 1], float32) of a tile of the resized edited latent; with ``residual``
+        (an upscaler with ``skip``: output = bicubic + D(x0) - D(z_lr)) the unclamped D(x0) - D(z_lr)."""
         sr = self.upscaler() if sr is None else sr
-        z_lr = self.projection(u.to(self.projection.device))
-        return sr.decode(sr.one_step(z_lr.to(self.sr_unet.dtype))).float().clamp(-1, 1)
+        z_lr = self.projection(u.to(self.projection.device)).to(self.sr_unet.dtype)
+        y = sr.decode(sr.one_step(z_lr)).float()
+        return y - sr.decode(z_lr).float() if residual else y.clamp(-1, 1)
+
+    def add_bicubic(self, out: torch.Tensor, z: torch.Tensor, band: int) -> torch.Tensor:
+        """``out`` += the bicubic upsample of the edit decoded at the edit size, in place, ``band`` output
+        rows at a time (separable: two small resize matrices, no second image-sized buffer)."""
+        vae = self.vae
+        img = vae.decode(z.to(vae.dtype) / vae.config.scaling_factor).sample.float().clamp(-1, 1)
+        mh, mw = (_resize_matrix(n, m) for n, m in zip(img.shape[-2:], out.shape[-2:]))
+        rows = torch.einsum("bchw,vw->bchv", img, mw)  # (B, 3, edit h, output w)
+        for r0 in range(0, out.shape[-2], band):
+            out[..., r0:r0 + band, :] += torch.einsum("rh,bchw->bcrw", mh[r0:r0 + band], rows)
+        return out
 
     def tile_side(self, tile: Optional[int], memory_budget_mb: Optional[float], context: int) -> int:
         from zoo.tiling import tile_for_budget
@@ -132,8 +150,12 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
         context = int(self.config.tile_context if tile_context is None else tile_context)
         side = self.tile_side(tile, memory_budget_mb, context)
         sr = self.upscaler()
+        skip = bool(sr.config.get("skip", False))
         show = not getattr(self, "_progress_bar_config", {}).get("disable", False)
-        out = context_tiled(lambda t: self.upscale_latent(t, sr), u, tile=side, context=context, scale=f, progress=show)
+        out = context_tiled(lambda t: self.upscale_latent(t, sr, skip), u, tile=side, context=context, scale=f,
+                            progress=show)
+        if skip:  # the upscaler adds its decoded residual to the bicubic upsample of its input
+            self.add_bicubic(out, z, band=side * f).clamp_(-1, 1)
         return out[..., :oh, :ow]
 
     # ------------------------------------------------------------------ user entry point
