@@ -96,7 +96,8 @@ def all_specs() -> list[ModelSpec]:
                   components=_components(16, 64, 64, 32, ctx_tokens=1, text_tokens=8),
                   choices={**CHOICES, "mini": Choice(
                       value={"editor": "mini-edit", "upscaler": "tocsr-x4-mini", "projection": PROJECTION_MINI,
-                             "edit_size": 32},
+                             "edit_size": 32, "skip": "tocsr-x4-mini decodes a residual (its skip=True): it is "
+                             "added to the bicubic x4 of the edit decoded at 32x32, so one small decode remains"},
                       why="the proving ground's trained editor and one-step x4 upscaler: the pipeline's claims "
                           "are checked on trained models in CPU minutes (benchmarks/mobilepicasso_miniature.py)",
                       field="config: editor, upscaler, projection")},
