@@ -161,6 +161,9 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
                   align: int = 1, progress: bool = False) -> Any:
     """``fn`` applied to disjoint ``tile``-sized cores of the BCHW tensor ``x``, each padded with up to
     ``context`` pixels of its neighbours; the output keeps each core's part (0% overlap, no blending).
+    Every tile passed to ``fn`` has the same size (core + 2 x context, capped by the image): a tile at
+    the image border takes its missing context from the inside, so each core has at least ``context``
+    pixels of real content on every side that is not the image border.
 
     Each tile's result is written straight into one preallocated output and dropped before the next
     tile runs, so beyond the output only one tile's buffers are alive at a time.
@@ -184,11 +187,14 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
     cells = [(y0, x0) for y0 in range(0, H, th) for x0 in range(0, W, tw)]
     bar = _bar(len(cells), progress)
     out = None
+    # Every window has one shape, (th + 2ch) x (tw + 2cw) where the image allows: a tile at the border
+    # takes the context it lacks outside the image from further inside, so per-tile work and memory do
+    # not depend on where the tile sits or how large the image is (and a compiled model sees one shape).
+    wh, ww_ = min(H, th + 2 * ch), min(W, tw + 2 * cw)
     for y0, x0 in cells:
         y1, x1 = min(y0 + th, H), min(x0 + tw, W)
-        # Real neighbour context, as much as the image has on each side.
-        py0, px0 = max(0, y0 - ch), max(0, x0 - cw)
-        py1, px1 = min(H, y1 + ch), min(W, x1 + cw)
+        py0, px0 = max(0, min(y0 - ch, H - wh)), max(0, min(x0 - cw, W - ww_))
+        py1, px1 = py0 + wh, px0 + ww_
         y = fn(x[..., py0:py1, px0:px1])
         exp = (int((py1 - py0) * s), int((px1 - px0) * s))
         if tuple(y.shape[-2:]) != exp:

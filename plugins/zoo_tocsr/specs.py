@@ -103,7 +103,9 @@ def all_specs() -> list[ModelSpec]:
                   choices={**CHOICES, "blocks": X4_CHOICE, "mini": Choice(
                       value={"vae": "f2c16 AutoencoderKL, widths 32, no attention", "timestep": MINI_TIMESTEP,
                              "unet": "tocsr-x4-tiny's layout and block choices",
-                             "skip": "output = bicubic + D(x0) - D(z_lr): the decoder gives a latent residual"},
+                             "skip": "output = bicubic + D(x0) - D(z_lr): the decoder gives a latent residual",
+                             "losses": "MSE to HR (weight 1) + score distillation vs mini-sr (0.01); regression to "
+                                       "mini-sr's samples off (below bicubic on held-out patches)"},
                       why="sized to train in minutes on 2 CPU cores from 32x32 patches; t=49 keeps the one-step map "
                           "near identity at the start (conv_out zero-initialised); a VAE trained for minutes is far "
                           "from lossless (about 31 dB on bicubic images), so the residual decode cancels its error",
