@@ -14,9 +14,9 @@ from zoo.export.lint import lint
 from zoo.export.npu_ready import drop_aliases, eager_attention, npu_ready
 
 
-def test_sd_family_clip_text_encoder_passes_the_lint():
-    report = lint("sd15-tiny", components=["text_encoder"])  # both NPUs: QNN HTP (ONNX) and Core ML (ATen)
-    assert report.ok and report.issues == [], report.format()
+def test_sd_family_clip_text_encoder_passes_the_lint(tiny_reports):
+    report = tiny_reports["sd15-tiny"]  # both NPUs: QNN HTP (ONNX) and Core ML (ATen)
+    assert report.targets == ["qnn", "coreml"] and report.for_component("text_encoder") == [], report.format()
 
 
 def test_npu_ready_keeps_outputs_and_narrows_ids():
