@@ -24,6 +24,7 @@ from ..registry import get_spec
 # Largest upload decoded at all (pixels). An editing input is then resized to the chosen side.
 MAX_UPLOAD_PIXELS = 4096 * 4096
 QUEUE_MAX_SIZE = 16
+MEMORY_MB = 2048  # memory budget of one tile of a tiled pipeline or upscale (ZOO_DEMO_MEMORY_MB overrides)
 
 
 class DemoInputError(ZooError):
@@ -38,6 +39,10 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ZooError(f"${name} must be an integer, got {raw!r}") from None
+
+
+def memory_budget_mb() -> float:
+    return float(env_int("ZOO_DEMO_MEMORY_MB", MEMORY_MB))
 
 
 def random_init_forced() -> bool:

@@ -88,7 +88,8 @@ def model_input(model_id: str, img: Any, side: int, mask: Any) -> tuple[Any, dic
     lo, hi, step = side_limits(model_id)
     common.check_min_side(img, step, "The input image")
     if common.full_resolution(model_id):
-        x, extra = img, {"output_size": img.size}
+        # the demo machine's tile budget (the spec's may be set small to show tiling): fewer, larger tiles
+        x, extra = img, {"output_size": img.size, "memory_budget_mb": common.memory_budget_mb()}
     else:
         x = common.fit_side(img, min(max(side, lo), hi), step)
         extra = {"height": x.height, "width": x.width}  # kept only where the pipeline takes them (MTU)

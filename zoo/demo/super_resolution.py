@@ -36,7 +36,6 @@ def max_input_pixels(model_id: str) -> int:
 TILED_FACTOR = 4
 TILE_CONTEXT = 0.125  # of the untiled side: neighbour context on each side of a tile
 MIN_SIDE = 8  # the VAE and UNet work on multiples of 8 pixels
-MEMORY_MB = 2048  # default budget of one tile (ZOO_DEMO_MEMORY_MB overrides)
 
 
 def tiling(model_id: str, pipe) -> tuple[int, int]:
@@ -47,7 +46,7 @@ def tiling(model_id: str, pipe) -> tuple[int, int]:
 
     side = int(max_input_pixels(model_id) ** 0.5) // MIN_SIDE * MIN_SIDE
     context = max(MIN_SIDE, int(side * TILE_CONTEXT) // MIN_SIDE * MIN_SIDE)
-    budget = float(common.env_int("ZOO_DEMO_MEMORY_MB", MEMORY_MB))
+    budget = common.memory_budget_mb()
     cfg = getattr(pipe, "config", None)
     per_px = cfg.get("mb_per_lr_pixel") if isinstance(cfg, dict) else None
     largest = max(MIN_SIDE, side - 2 * context)
