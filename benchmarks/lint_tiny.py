@@ -39,8 +39,10 @@ def _one_way(way: str, ids: list[str], workers: int) -> None:
 
         reports = lint_models(ids, workers=workers, progress=False)
     else:  # as the slow test did it: no memo, torch.onnx's own decomposition pass and matcher
-        import zoo.export.lint as lint_module
-        import zoo.export.onnx_rewriter as rewriter
+        import importlib
+
+        lint_module = importlib.import_module("zoo.export.lint")  # the module (zoo.export.lint is the function)
+        rewriter = importlib.import_module("zoo.export.onnx_rewriter")
 
         lint_module.decompose_only_if_needed = contextlib.nullcontext
         rewriter.quick_multi_output_match = contextlib.nullcontext
@@ -67,7 +69,7 @@ def main() -> None:
     found = {}
     for way in ["models"] + ([] if args.skip_serial else ["serial"]):
         out = subprocess.run([sys.executable, __file__, "--way", way, "--workers", str(args.workers), "--ids", *args.ids],
-                             capture_output=True, text=True, check=True).stdout
+                             stdout=subprocess.PIPE, text=True, check=True).stdout  # the child's stderr shows
         found[way] = json.loads(out.strip().splitlines()[-1])
         name = f"lint_models (workers={args.workers})" if way == "models" else "lint(id) per model, in turn"
         print(f"{name}: {found[way]['wall']:.1f} s wall, {found[way]['cpu']:.1f} CPU s "
