@@ -21,7 +21,8 @@ def source_and_method(comp: ComponentSpec) -> tuple[str, str]:
 
 
 def example_inputs(comp: ComponentSpec, device: Any = "cpu", seed: int = 0) -> dict[str, Any]:
-    """Deterministic inputs of the component's static shapes (ids in [0, 100), timesteps in [0, 1000))."""
+    """Deterministic inputs of the component's static shapes (ids in [0, 100), timesteps in [0, 1000), unless
+    ``comp.input_high`` bounds them)."""
     import torch
 
     g = torch.Generator().manual_seed(seed)
@@ -29,7 +30,7 @@ def example_inputs(comp: ComponentSpec, device: Any = "cpu", seed: int = 0) -> d
     for name, shape in comp.inputs.items():
         dt = comp.input_dtypes.get(name, "float32")
         if dt.startswith("int"):
-            hi = 1000 if "timestep" in name else 100
+            hi = comp.input_high.get(name) or (1000 if "timestep" in name else 100)
             out[name] = torch.randint(0, hi, shape, generator=g, dtype=getattr(torch, _DTYPES[dt])).to(device)
         elif "timestep" in name:
             out[name] = (torch.rand(shape, generator=g) * 999).to(device)

@@ -64,6 +64,9 @@ class ComponentSpec(BaseModel):
     inputs: dict[str, list[int]] = Field(default_factory=dict)
     # Input dtypes where they are not float32, e.g. {"input_ids": "int64"}.
     input_dtypes: dict[str, str] = Field(default_factory=dict)
+    # Exclusive upper bound of an integer input's example values where the default (ids < 100,
+    # timesteps < 1000) is out of range, e.g. a miniature text encoder's vocabulary: {"input_ids": 56}.
+    input_high: dict[str, int] = Field(default_factory=dict)
     # Where the module lives in a pipeline and which of its methods the component is; derived
     # from the name when unset ('vae_decoder' -> pipe.vae.decode, 'unet' -> pipe.unet.forward).
     source: Optional[str] = None

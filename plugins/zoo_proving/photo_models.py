@@ -109,6 +109,20 @@ _MINI_NOTE = ("A miniature model of the zoo's proving ground, trained from scrat
 _TINY_NOTE = "Random weights by design: runs the same code paths in well under a second for tests."
 
 
+def _edit_components(tiny: bool) -> list[ComponentSpec]:
+    """mini-edit's export / cost components at the variant's widths, example ids inside its vocabulary."""
+    unet, text = EDIT_UNET_TINY if tiny else EDIT_UNET, _clip_text(tiny)
+    return [
+        ComponentSpec(name="unet", class_name="UNet2DConditionModel",
+                      inputs={"sample": [1, 8, EDIT_LATENT, EDIT_LATENT], "timestep": [1],
+                              "encoder_hidden_states": [1, EDIT_MAX_LENGTH, unet["cross_attention_dim"]]}),
+        ComponentSpec(name="vae_decoder", class_name="AutoencoderKL", inputs={"z": [1, 4, EDIT_LATENT, EDIT_LATENT]}),
+        ComponentSpec(name="vae_encoder", class_name="AutoencoderKL", inputs={"x": [1, 3, EDIT_SIZE, EDIT_SIZE]}),
+        ComponentSpec(name="text_encoder", class_name="CLIPTextModel", inputs={"input_ids": [1, EDIT_MAX_LENGTH]},
+                      input_dtypes={"input_ids": "int64"}, input_high={"input_ids": text["vocab_size"]}),
+    ]
+
+
 def specs() -> list[ModelSpec]:
     edit_choices = {
         "prediction_type": Choice(value="v_prediction, cosine schedule, trailing timesteps",
@@ -118,9 +132,10 @@ def specs() -> list[ModelSpec]:
         "sampler": Choice(value="DDIM, 10 steps, guidance 1.0 / image guidance 1.0",
                           why="the metric (PSNR to the known target) rewards the conditional mean; CFG works too "
                           "(trained with 5% instruction and 5% image dropout)", field="config: call_kwargs"),
-        "training": Choice(value="VAE 400 steps (batch 16), then UNet + text encoder 1,000 steps (batch 32), "
-                           "AdamW lr 2e-3, cosine", why="fits the CPU budget of the proving ground",
-                           field="train config: vae_steps, steps, batch, lr, cond_dropout"),
+        "training": Choice(value="VAE 400 steps (batch 16), then UNet + text encoder 1,000 steps (batch 32, uniform "
+                           "timesteps), then the decoder alone 1,200 steps on the frozen encoder's latents; AdamW lr "
+                           "2e-3, cosine", why="fits the CPU budget of the proving ground",
+                           field="train config: vae_steps, steps, decoder_steps, batch, lr, cond_dropout, timesteps"),
     }
     sr_choices = {
         "conditioning": Choice(value="bicubic x4 upsample concatenated to the noisy residual",
@@ -133,15 +148,7 @@ def specs() -> list[ModelSpec]:
                           field="config: call_kwargs; train config: timesteps, sample_steps"),
         "patch": Choice(value=SR_PATCH, why="32x32 HR / 8x8 LR training patches keep CPU training to minutes"),
     }
-    edit_comps = [
-        ComponentSpec(name="unet", class_name="UNet2DConditionModel",
-                      inputs={"sample": [1, 8, EDIT_LATENT, EDIT_LATENT], "timestep": [1],
-                              "encoder_hidden_states": [1, EDIT_MAX_LENGTH, 64]}),
-        ComponentSpec(name="vae_decoder", class_name="AutoencoderKL", inputs={"z": [1, 4, EDIT_LATENT, EDIT_LATENT]}),
-        ComponentSpec(name="vae_encoder", class_name="AutoencoderKL", inputs={"x": [1, 3, EDIT_SIZE, EDIT_SIZE]}),
-        ComponentSpec(name="text_encoder", class_name="CLIPTextModel", inputs={"input_ids": [1, EDIT_MAX_LENGTH]},
-                      input_dtypes={"input_ids": "int64"}),
-    ]
+    edit_comps = {tiny: _edit_components(tiny) for tiny in (False, True)}
     sr_comps = [ComponentSpec(name="unet", class_name="UNet2DModel",
                               inputs={"sample": [1, 6, SR_PATCH, SR_PATCH], "timestep": [1]})]
     common = dict(family="mini", license="apache-2.0", tags=["proving-ground", "miniature", "photos", "teacher", "demo-default"])
@@ -149,10 +156,10 @@ def specs() -> list[ModelSpec]:
     sr_summary = "Miniature x4 super-resolution diffusion model (UNet on the residual over bicubic, DDIM, 1 step by default)"
     return [
         ModelSpec(id="mini-edit", task="image-editing", resolution=EDIT_SIZE, summary=f"{edit_summary}. {_MINI_NOTE}",
-                  components=edit_comps, choices=edit_choices, shipped_weights=f"{PACKAGE}:weights/mini-edit",
+                  components=edit_comps[False], choices=edit_choices, shipped_weights=f"{PACKAGE}:weights/mini-edit",
                   config={**edit_config(), "example_prompt": "make it black and white"}, **common),
         ModelSpec(id="mini-edit-tiny", task="image-editing", resolution=EDIT_SIZE, summary=f"mini-edit tiny. {_TINY_NOTE}",
-                  components=edit_comps, config=edit_config(tiny=True), **{**common, "tags": ["proving-ground", "tiny", "test"]}),
+                  components=edit_comps[True], config=edit_config(tiny=True), **{**common, "tags": ["proving-ground", "tiny", "test"]}),
         ModelSpec(id="mini-sr", task="super-resolution", resolution=SR_PATCH, summary=f"{sr_summary}. {_MINI_NOTE}",
                   components=sr_comps, choices=sr_choices, shipped_weights=f"{PACKAGE}:weights/mini-sr",
                   config=sr_config(), **common),

@@ -34,25 +34,31 @@ def _vae_components():
     ]
 
 
-def _components(kind: str):
+def _components(kind: str, tiny: bool = False):
+    """Export / cost components at the variant's own widths (a -tiny text width differs), with example ids
+    inside the miniature vocabulary."""
     lat = [1, LATENT_CHANNELS, LATENT, LATENT]
+    comps = pipeline_config(kind, tiny)["components"]
     if kind == "sd":
+        text = comps["text_encoder"]["config"]
         den = [
             ComponentSpec(name="text_encoder", class_name="CLIPTextModel", inputs={"input_ids": [1, CLIP_MAX_LENGTH]},
-                          input_dtypes={"input_ids": "int64"}),
+                          input_dtypes={"input_ids": "int64"}, input_high={"input_ids": text["vocab_size"]}),
             ComponentSpec(name="unet", class_name="UNet2DConditionModel",
-                          inputs={"sample": lat, "timestep": [1], "encoder_hidden_states": [1, CLIP_MAX_LENGTH, 64]}),
+                          inputs={"sample": lat, "timestep": [1], "encoder_hidden_states":
+                                  [1, CLIP_MAX_LENGTH, comps["unet"]["config"]["cross_attention_dim"]]}),
         ]
     elif kind == "dit":
         den = [ComponentSpec(name="transformer", class_name="DiTTransformer2DModel",
                              inputs={"hidden_states": lat, "timestep": [1], "class_labels": [1]},
-                             input_dtypes={"class_labels": "int64"})]
+                             input_dtypes={"class_labels": "int64"}, input_high={"class_labels": 10})]
     else:
+        text = comps["text_encoder"]["config"]
         den = [
             ComponentSpec(name="text_encoder", class_name="T5EncoderModel", inputs={"input_ids": [1, 8]},
-                          input_dtypes={"input_ids": "int64"}),
+                          input_dtypes={"input_ids": "int64"}, input_high={"input_ids": text["vocab_size"]}),
             ComponentSpec(name="transformer", class_name="PixArtTransformer2DModel",
-                          inputs={"hidden_states": lat, "timestep": [1], "encoder_hidden_states": [1, 8, 64]}),
+                          inputs={"hidden_states": lat, "timestep": [1], "encoder_hidden_states": [1, 8, text["d_model"]]}),
         ]
     return den + _vae_components()
 
@@ -70,17 +76,17 @@ TEACHERS = {
 def all_specs() -> list[ModelSpec]:
     out = []
     for kind, (mid, task, what) in TEACHERS.items():
-        common = dict(family="mini", task=task, license="apache-2.0", resolution=32, components=_components(kind),
-                      choices=CHOICES, export_targets=["onnx"])
+        common = dict(family="mini", task=task, license="apache-2.0", resolution=32, choices=CHOICES,
+                      export_targets=["onnx"])
         out.append(ModelSpec(
             id=mid, summary=f"{what} {MINIATURE.format(data=DATA)}", shipped_weights=f"{PACKAGE}:weights/{mid}",
             config={**pipeline_config(kind), "kind": kind, "example_prompt": "a handwritten digit 7", "example_class": 7,
                     # the classes mini-dit was trained on, named as DiTPipeline's id2label (the demo's class picker)
                     **({"id2label": {str(d): f"digit {d}" for d in range(10)}} if kind == "dit" else {})},
             tags=["proving-ground", "miniature", "digits", "teacher"] + (["demo-default"] if kind == "sd" else []),
-            **common))
+            components=_components(kind), **common))
         out.append(ModelSpec(
             id=f"{mid}-tiny", summary=f"{mid} at toy widths. {TINY_NOTE.format(id=mid)}",
             config={**pipeline_config(kind, tiny=True), "kind": kind}, tags=["proving-ground", "tiny", "test"],
-            **common))
+            components=_components(kind, tiny=True), **common))
     return out

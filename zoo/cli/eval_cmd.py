@@ -1,4 +1,4 @@
-"""`zoo eval ID --suite cost|sr|generation`: run an evaluation suite and write its records."""
+"""`zoo eval ID --suite cost|sr|generation|digits|edits`: run an evaluation suite and write its records."""
 from __future__ import annotations
 
 from .argtypes import nonneg_int, positive_int
@@ -20,7 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("--warmup", type=nonneg_int, default=2)
     p.add_argument("--photos", nargs="*", default=None, help="sr: photo names (zoo.evaluate.photos.SOURCES)")
     p.add_argument("--tile", type=nonneg_int, default=128, help="sr: LR tile side (0: whole image)")
-    p.add_argument("--steps", type=positive_int, default=None, help="sr/generation: inference steps")
+    p.add_argument("--count", type=positive_int, default=None, help="edits: held-out examples per edit operation (16)")
+    p.add_argument("--steps", type=positive_int, default=None, help="sr/generation/digits/edits: inference steps")
     p.add_argument("--teacher", default=None, help="generation: teacher id for teacher-aligned metrics")
     p.add_argument("--metrics", nargs="*", default=None, help="generation: clip_score fid ta")
     p.add_argument("--seed", type=int, default=0)
@@ -42,8 +43,11 @@ def run(args) -> int:
             opts["call_kwargs"] = {"num_inference_steps": args.steps}
     if args.suite == "digits" and args.steps:
         opts["steps"] = args.steps
-    if args.suite == "edits" and args.steps:
-        opts["call_kwargs"] = {"num_inference_steps": args.steps}
+    if args.suite == "edits":
+        if args.steps:
+            opts["call_kwargs"] = {"num_inference_steps": args.steps}
+        if args.count:
+            opts["count"] = args.count
     if args.suite == "generation":
         opts.update(teacher=args.teacher, metrics=args.metrics)
         if args.steps:

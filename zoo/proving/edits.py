@@ -215,7 +215,7 @@ def edits_suite(model: Any, spec: Any, config: dict[str, Any]) -> list[dict[str,
         raise ZooError(f"the edits suite needs an image-editing model; {spec.id} is {spec.task}")
     ops = _check_ops(config.get("ops"))
     size = int(config.get("size") or spec.config.get("edit_size", 32))
-    per_op = int(config.get("count") or 16)
+    per_op = 16 if config.get("count") is None else _photos._check_count(config["count"])
     seed = int(config.get("seed") or 0)
     split = config.get("split") or "test"
     ds = edits(split, size, per_op * len(ops), ops, seed)
