@@ -64,8 +64,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 # `zoo train mini-edit --config one_step.yaml` with these options: the UNet trains only on the timestep of a
 # 1-step sampler (t=999, near-zero SNR), so it learns the conditional mean of each edit, which PSNR rewards;
 # sample with num_inference_steps=1. 457 s CPU on one thread; 19.9 dB on the held-out edits at 1 step (identity
-# 20.7; the shipped weights 18.5 at 10 steps); 28.5 dB on other crops of the training photos: the gap to the
-# held-out photos is generalisation, not capacity (see the issue-8 report).
+# 20.7; the shipped weights 18.5 at 10 steps); 28.5 dB on other crops of the training photos (identity 24.0):
+# the gap to the held-out photos is generalisation, not capacity. augment: 3 on top (4x the pairs, 547 s CPU)
+# did not close it (19.7 dB held out, 26.7 on training photos).
 ONE_STEP_EDIT = {"steps": 1600, "vae_steps": 600, "decoder_steps": 600, "timesteps": "sampler", "sample_steps": 1}
 
 
