@@ -10,7 +10,9 @@ after the tiles are done; it is left out so that the conversion's peak does not 
 Each size runs under two allocator settings: glibc's default (a dynamic mmap threshold: once a large
 block is freed, blocks up to 32 MB come from the heap, where freed per-tile buffers can fragment it)
 and MALLOC_MMAP_THRESHOLD_=1048576 (every block over 1 MiB is its own mapping, returned on free). Both
-are printed; the pipeline holds no per-tile references (one tile's buffers live at a time).
+are printed; the pipeline holds no per-tile references (one tile's buffers live at a time), so what
+the default allocator adds is heap fragmentation, and it varies from run to run (on the shared 2-core
+VM the default setting gave 71-225 MB of working memory at 4096^2 in different runs of this script).
 
 Latency: the same editor run naively at the full output resolution (InstructPix2Pix on the whole
 image, decode with its VAE) vs the MobilePicasso pipeline, same steps, interleaved A B A B; the
@@ -66,7 +68,9 @@ def measure_one(model: str, side: int, tile: int, steps: int, repeats: int) -> d
     pipe = _pipe(model)
     e = int(pipe.config.edit_size)
     img = _photo(e)
-    pipe("make it red", img, output_size=2 * e, tile=tile, output_type="pt", **_kw(steps))  # warm-up: lazy inits
+    # warm-up on 3x3 tiles, so every tile shape (corner, edge, interior) has run before: lazy inits and
+    # per-shape kernel caches are off the books at every size alike
+    pipe("make it red", img, output_size=3 * tile * pipe.sr_grid(), tile=tile, output_type="pt", **_kw(steps))
 
     def output_only():
         return torch.zeros(1, 3, side, side).add_(1).div_(2)
