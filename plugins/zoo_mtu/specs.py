@@ -56,14 +56,17 @@ def _shipped(mid: str) -> str | None:
 def all_specs() -> list[ModelSpec]:
     out = []
     for mid, (base_id, latent, text, summary) in BASES.items():
+        tasks = ["edit", "t2i", "sr", "inpaint"] if mid == "mtu-tiny" else list(TASKS)
+        # the UNet's export shape is its first (current) task's: t2i takes the latent, the others latent + condition
+        in_channels = 4 if tasks[0] == "t2i" else 8
         out.append(ModelSpec(
             id=mid, family="mtu", task="text-to-image", summary=summary, paper=PAPER, choices=CHOICES,
             base_model=SD15_REPO, license="creativeml-openrail-m", components=sd_components(
-                {"sample_size": latent, "cross_attention_dim": text}), resolution=latent * 8, export_targets=["onnx"],
+                {"sample_size": latent, "cross_attention_dim": text, "in_channels": in_channels}), resolution=latent * 8, export_targets=["onnx"],
             tags=["mtu", "multi-task", "stable-diffusion", *(["tiny", "test"] if mid.endswith("-tiny") else [])],
             # a model starts in its first task; mtu-tiny in edit, so that the conformance kit (which passes
             # image= to a pipeline that takes one) runs the conditioned path
-            config={"base": base_id, "tasks": ["edit", "t2i", "sr", "inpaint"] if mid == "mtu-tiny" else list(TASKS),
+            config={"base": base_id, "tasks": tasks,
                     "options": {}, "pipeline_class": PIPELINE},
         ))
     out.append(ModelSpec(
