@@ -67,11 +67,14 @@ TECHNIQUES = [
 # The paper's GPU latency per transformer forward of EDiT-PixArt-Sigma (teacher in the notes)
 REPORTED = {"transformer_gpu1024_latency_ms": 34.0, "transformer_gpu2048_latency_ms": 121.0,
             "transformer_gpu4096_latency_ms": 461.0}
-_CPU = ("benchmarks/edit_latency.py measures the ratio original/EDiT per forward on CPU at full PixArt-Sigma width "
-        "(1 block, interleaved; shared 2-core VM under load): ")
+_CPU = ("benchmarks/edit_latency.py measures the ratio original/EDiT per forward on CPU (interleaved; shared 2-core "
+        "VM under load): ")
 REPORTED_NOTES = {
-    "transformer_gpu1024_latency_ms": "paper: teacher 47 ms -> 34 ms (1.4x). " + _CPU + "1.26x at 1024^2 (0.92x at 512^2)",
-    "transformer_gpu2048_latency_ms": "paper: teacher 387 ms -> 121 ms (3.2x). " + _CPU + "2.23x at 2048^2",
+    "transformer_gpu1024_latency_ms": "paper: teacher 47 ms -> 34 ms (1.4x). " + _CPU + "whole 28-block transformer "
+                                      "at full size 1.28x at 1024^2 (205 s -> 160 s), 0.82x at 512^2",
+    "transformer_gpu2048_latency_ms": "paper: teacher 387 ms -> 121 ms (3.2x). " + _CPU + "one full-width block "
+                                      "(--layers 1) 2.23x at 2048^2; the 28-block run at 2048^2 did not fit the "
+                                      "session; benchmarks/edit_macs.py counts 26.2 -> 10.4 TMACs (2.51x)",
     "transformer_gpu4096_latency_ms": "paper: teacher 4.77 s -> 0.461 s (10.3x); benchmarks/edit_macs.py counts "
                                       "312.5 -> 41.7 TMACs (7.5x) at 4096^2, 28 blocks, attention included",
 }
