@@ -120,6 +120,16 @@ def test_task_picker_passes_task_to_the_pipeline(apps, tmp_path, monkeypatch):
         common.cache().clear()
 
 
+def test_text_to_image_app_runs_a_multi_task_pipeline_in_its_prompt_only_task(apps):
+    """mtu-tiny starts in a conditioned task; the text-to-image app passes the declared task that needs no image."""
+    if "mtu-tiny" not in zoo.list_models(task="text-to-image"):
+        pytest.skip("mtu-tiny is not registered")
+    assert common.prompt_only_task("mtu-tiny") == "t2i" and common.prompt_only_task("sd15-tiny") is None
+    _, c, _ = apps("text-to-image")
+    img, *_ = c.predict("mtu-tiny", "a fox", "", 2, 7.5, 64, 64, 0, [], api_name="/generate")
+    assert Image.open(img).size == (64, 64)
+
+
 def test_full_resolution_editor_returns_the_photo_at_its_own_size(apps, tmp_path):
     """A pipeline that takes output_size= (MobilePicasso) edits at its resolution and returns the upload's
     size, far above the model's own (the upload limit is the zoo's pixel limit, not the model's side)."""

@@ -362,6 +362,16 @@ def declared_tasks(model_id: str) -> tuple[str, ...]:
     return allowed
 
 
+def prompt_only_task(model_id: str) -> Optional[str]:
+    """The first declared task that draws from the prompt alone (not in the class's ``CONDITIONED``, the tasks
+    that take image=), for the text-to-image app; None without declared tasks."""
+    from ..loading import pipeline_class
+
+    tasks = declared_tasks(model_id)
+    needs_image = set(getattr(pipeline_class(model_id), "CONDITIONED", ())) if tasks else set()
+    return next((t for t in tasks if t not in needs_image), None)
+
+
 def full_resolution(model_id: str) -> bool:
     """The pipeline returns any requested output size (``output_size=``, MobilePicasso): a large photo is
     edited at the model's own resolution and returned at the photo's."""

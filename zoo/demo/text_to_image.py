@@ -48,7 +48,8 @@ def generate(model_id, prompt, negative, steps, guidance, width, height, seed, t
         width, height = check_size(model_id, width, height)
         loaded = common.cache().get(model_id, techniques or ())
         kw = common.call_kwargs(model_id, dict(prompt=prompt, num_inference_steps=steps, width=width, height=height),
-                                negative_prompt=negative, guidance_scale=float(guidance))
+                                negative_prompt=negative, guidance_scale=float(guidance),
+                                task=common.prompt_only_task(model_id))  # a multi-task pipeline (MTU): its text task
         img, seconds, calls = common.run_counted(loaded.pipe, kw, seed, ui.progress_steps(progress))
         return ui.result(img, loaded, seed, seconds, calls)
 
