@@ -115,5 +115,6 @@ def all_specs() -> list[ModelSpec]:
                   config={**pipeline_config(MINI_UNET, MINI_VAE, expand(TOCSR_X4)),
                           "pipeline_kwargs": {"timestep": MINI_TIMESTEP, "context_tokens": 1, "mb_per_lr_pixel": 0.01,
                                               "skip": True}},
-                  **common),
+                  # trained from the proving ground's mini-sr, not from SD1.5's weights
+                  **{**common, "license": "apache-2.0", "base_model": None}),
     ]
