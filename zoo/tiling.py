@@ -212,3 +212,19 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
     if bar is not None:
         bar.close()
     return out
+
+
+def images_in_place(out: Any, output_type: str = "pil") -> Any:
+    """A tiled pipeline's [-1, 1] output as diffusers returns images ("pt", "np" in [0, 1], or PIL),
+    converted in place: at 4K the output is the largest buffer of the call, so no full-size copies."""
+    import torch
+
+    if output_type == "pt":
+        return out.add_(1).div_(2)
+    if output_type == "np":
+        return out.add_(1).div_(2).permute(0, 2, 3, 1).numpy()
+    from PIL import Image
+
+    arr = out.add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    del out
+    return [Image.fromarray(a) for a in arr]

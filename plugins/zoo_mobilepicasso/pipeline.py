@@ -170,8 +170,6 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
         generator, callback_on_step_end, ...). ``tile``: upscaler-latent tile side (None: from
         ``memory_budget_mb``); ``tile_context``: latent pixels of neighbour context per tile.
         """
-        from PIL import Image
-
         if image is None:
             raise ZooError("MobilePicassoPipeline needs image=PIL.Image (the photo to edit)")
         if output_type not in ("pil", "np", "pt"):
@@ -180,15 +178,10 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
         out = self.upscale(z, out_wh, tile=tile, tile_context=tile_context, memory_budget_mb=memory_budget_mb)
         del z
         self.maybe_free_model_hooks()
-        # in place: at 4K the output is the largest buffer of the call
-        if output_type == "pt":
-            result: Any = out.add_(1).div_(2)
-        elif output_type == "np":
-            result = out.add_(1).div_(2).permute(0, 2, 3, 1).numpy()
-        else:
-            arr = out.add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-            del out
-            result = [Image.fromarray(a) for a in arr]
+        from zoo.tiling import images_in_place
+
+        result = images_in_place(out, output_type)
+        del out
         if not return_dict:
             return (result, None)
         return StableDiffusionPipelineOutput(images=result, nsfw_content_detected=None)

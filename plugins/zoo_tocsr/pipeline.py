@@ -127,17 +127,10 @@ class TOCSRPipeline(DiffusionPipeline):
                             align=2, progress=show and max(h, w) > 2 * int(tile))
         s = self.config.scale
         out = out[..., : h * s, : w * s]
-        # in place: a large output is the biggest buffer of a tiled call; no full-size temporaries
-        if output_type == "pt":
-            result: Any = out.add_(1).div_(2)
-        elif output_type == "np":  # float in [0, 1], as diffusers pipelines return it
-            result = out.add_(1).div_(2).permute(0, 2, 3, 1).numpy()
-        else:
-            from PIL import Image
+        from zoo.tiling import images_in_place
 
-            arr = out.add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-            del out
-            result = [Image.fromarray(a) for a in arr]
+        result = images_in_place(out, output_type)
+        del out
         if not return_dict:
             return (result,)
         return ImagePipelineOutput(images=result)
