@@ -1,5 +1,6 @@
-"""tocsr-x4-mini: the spec builds the student the miniature trains; the one-command recipe runs
-end to end (random-init mini-sr-tiny teacher, a few steps: plumbing only, no quality claim)."""
+"""tocsr-x4-mini: the spec builds the student the miniature trains; the one-command recipe runs its
+three phases end to end (random-init mini-sr-tiny teacher, a few steps: plumbing only, no quality
+claim); the shipped weights beat bicubic on held-out photos in one UNet call."""
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,18 +17,40 @@ def test_mini_spec_builds_the_student():
     assert pipe(Image.fromarray(np.zeros((8, 12, 3), np.uint8))).images[0].size == (48, 32)
 
 
-def test_mini_recipe_runs_and_saves_a_loadable_pipeline(tmp_path):
-    from zoo_tocsr.mini import MiniConfig, train_mini
+def test_mini_recipe_runs_all_three_phases_and_saves_a_loadable_pipeline(tmp_path):
+    """expand (VAE + expanded UNet) -> compact (FwGD blocks + epsilon sweep) -> one-step distil, a few
+    steps each: every stage leaves its marker with its time, the front is written, and the saved
+    student carries the search's blocks."""
+    import json
+
+    from zoo_tocsr.mini import STAGES, MiniConfig, train_mini
     from zoo_tocsr.pipeline import TOCSRPipeline
 
     cfg = MiniConfig(out_dir=tmp_path / "mini", teacher="mini-sr-tiny", teacher_pretrained=False, teacher_steps=1,
-                     count=8, vae_steps=2, steps=2, batch_size=2, teacher_weight=0.5, progress=False)
+                     count=8, vae_steps=2, expand_steps=2, steps=2, batch_size=2, teacher_weight=0.5,
+                     fidelity_count=4, capture={"n_batches": 1, "batch_size": 2}, blocks={"steps": 2},
+                     search={"n_trials": 3, "n_startup_trials": 2, "epsilons": [0.5, 1.0], "fidelity": "output_mse",
+                             "options": {"resnet": ["R", "R4"], "attention": ["A", "A4", "-"]}}, progress=False)
     folder = train_mini(cfg)
+    out = tmp_path / "mini"
+    for stage in STAGES:
+        done = json.loads((out / f"{stage}.done.json").read_text())
+        assert done["wall_s"] >= 0 and done["cpu_s"] >= 0
+    assert "down_blocks.0.resnets.0--R4" in json.loads((out / "block" / "blocks" / "summary.json").read_text())
+    front = json.loads((out / "search" / "front.json").read_text())
+    assert [f["epsilon_rel"] for f in front] == [0.5, 1.0]
+    for f in front:
+        assert f["arch"] is not None and f["output_mse"] <= f["epsilon"] + 1e-12
+    expanded = json.loads((out / "expand.done.json").read_text())["unet_params"]
     pipe = TOCSRPipeline.from_pretrained(str(folder))
-    # conv_out started at zero and took two steps: it moved
-    assert float(pipe.unet.conv_out.weight.detach().abs().max()) > 0
+    picked = {p: o for p, o in json.loads((out / "onestep.done.json").read_text())["surrogates"].items()
+              if o not in ("R", "A")}
+    assert pipe.unet.config.surrogates == picked
+    assert sum(p.numel() for p in pipe.unet.parameters()) == front[0]["params"] <= expanded
     pipe.set_progress_bar_config(disable=True)
     assert pipe(Image.fromarray(np.zeros((16, 16, 3), np.uint8))).images[0].size == (64, 64)
+    # resume: a finished run is skipped, not redone
+    assert train_mini(cfg.model_copy(update={"resume": True})) == folder
 
 
 def test_mini_config_errors_are_one_line(tmp_path):

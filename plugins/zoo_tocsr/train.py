@@ -91,6 +91,23 @@ class Run:
 
         return slots(self.unet)
 
+    # what the compact phase (block + search stages) measures; tocsr-x4-mini's run overrides them
+    def denoiser(self) -> Any:
+        """The model whose slot I/O the block stage captures, called as ``model(noisy, t, cond)``."""
+        return self.unet
+
+    def forward_process(self) -> Any:
+        """The scheduler that noises the captured batches (``add_noise``, ``config.num_train_timesteps``)."""
+        return self.scheduler()
+
+    def fidelity(self, student: Any) -> float:
+        """The search's teacher-aligned error of a student UNet: its noise prediction against the
+        expanded teacher's on held-out noised latents."""
+        from zoo.distill import noise_prediction_error
+
+        return noise_prediction_error(student, self.unet, self.batch_fn("test", self.cfg.capture.batch_size),
+                                      self.cfg.data.eval_batches, device=self.device)
+
 
 # ---------------------------------------------------------------------------- stages
 def stage_adapt(run: Run) -> dict[str, Any]:
@@ -145,8 +162,8 @@ def stage_block(run: Run) -> dict[str, Any]:
     from zoo.distill import capture_and_distill
 
     c = run.cfg
-    return capture_and_distill(run.unet, list(run.slots()), candidates(run), run.batch_fn("train", c.capture.batch_size),
-                               run.scheduler(), c.capture, c.blocks, run.out / "block", seed=c.seed, device=run.device,
+    return capture_and_distill(run.denoiser(), list(run.slots()), candidates(run), run.batch_fn("train", c.capture.batch_size),
+                               run.forward_process(), c.capture, c.blocks, run.out / "block", seed=c.seed, device=run.device,
                                resume=c.resume, progress=run.progress, state=run.state)
 
 
@@ -183,7 +200,7 @@ def _config_of(unet: Any) -> dict[str, Any]:
 
 
 def stage_search(run: Run) -> dict[str, Any]:
-    from zoo.distill import noise_prediction_error, search_architectures
+    from zoo.distill import search_architectures
 
     from .costs import assemble, slot_table
     from .library import options
@@ -193,7 +210,6 @@ def stage_search(run: Run) -> dict[str, Any]:
     groups = {g: ps for g, ps in slot_paths().items() if all(p in run.slots() for p in ps)}
     space = {g: [o for o in options(run.slots()[ps[0]]) if o in scfg.options[run.slots()[ps[0]]]] for g, ps in groups.items()}
     base, table = slot_table(_config_of(run.unet))
-    evalb = run.batch_fn("test", run.cfg.capture.batch_size)
     memo: dict[tuple, dict[str, float]] = {}
 
     def surrogates(arch: dict[str, str]) -> dict[str, str]:
@@ -203,8 +219,7 @@ def stage_search(run: Run) -> dict[str, Any]:
         key = tuple(sorted(arch.items()))
         if key not in memo:
             sur = surrogates(arch)
-            err = noise_prediction_error(student_unet(run, sur), run.unet, evalb, run.cfg.data.eval_batches,
-                                         device=run.device)
+            err = run.fidelity(student_unet(run, sur))
             memo[key] = {scfg.fidelity: err, **assemble(base, table, sur)}
         return memo[key]
 

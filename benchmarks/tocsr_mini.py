@@ -1,31 +1,39 @@
-"""TOC-SR in miniature on the proving ground: train tocsr-x4-mini (one command, from the trained
-multi-step teacher mini-sr) and compare on held-out photos: PSNR/SSIM (Y, 4-px border shaved) of
-bicubic (PIL: the SR suite's baseline; and torch's, the student's own input), the multi-step teacher and
-the one-step student, UNet calls per image, and the student /
-teacher wall-time ratio (interleaved A B A B in one run).
+"""TOC-SR in miniature on the proving ground: retrain tocsr-x4-mini from scratch (the whole recipe,
+``zoo_tocsr.mini``: expand -> compact by FwGD + epsilon-constrained search -> one-step distil, from
+the shipped multi-step teacher mini-sr) and compare on held-out photos: PSNR/SSIM (Y, 4-px border
+shaved) of bicubic (PIL: the SR suite's baseline; and torch's, the student's own input), the
+multi-step teacher and the one-step student, UNet calls per image, the teacher / student wall-time
+ratio (interleaved A B A B in one run), and each training stage's wall and process CPU seconds.
 
-    nice -n 15 .venv/bin/python benchmarks/tocsr_miniature.py [--out runs/tocsr-x4-mini] [--json OUT]
-        [--teacher-weights DIR] [--steps N] [--vae-steps N] [--skip-train]
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/tocsr_mini.py [--out runs/tocsr-x4-mini-bench]
+        [--json OUT] [--teacher-weights DIR] [--skip-train] [--weights DIR]
+
+``--out`` must not hold an earlier run (the retrain is from scratch); ``--skip-train`` evaluates the
+pipeline an earlier run left in ``--out`` (and prints its recorded stage times); ``--weights`` evaluates
+a pipeline folder instead (e.g. the shipped one) without training.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="runs/tocsr-x4-mini")
+    ap.add_argument("--out", default="runs/tocsr-x4-mini-bench")
     ap.add_argument("--teacher-weights", default=None, help="mini-sr weights folder (default: the shipped ones)")
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--vae-steps", type=int, default=None)
-    ap.add_argument("--teacher-steps", type=int, default=4)
+    ap.add_argument("--teacher-steps", type=int, default=4, help="mini-sr's DDIM steps in the comparison")
     ap.add_argument("--count", type=int, default=48, help="held-out 64x64 HR patches")
     ap.add_argument("--skip-train", action="store_true", help="evaluate the pipeline already in --out")
+    ap.add_argument("--weights", default=None, help="evaluate this pipeline folder (no training)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
+    out = Path(a.out)
+    if not (a.skip_train or a.weights) and any(out.glob("*.done.json")):
+        ap.error(f"{out} holds an earlier run; the retrain is from scratch: choose another --out (or --skip-train)")
 
     import numpy as np
     import torch
@@ -35,13 +43,14 @@ def main() -> None:
     from zoo.evaluate.latency import time_interleaved
     from zoo.evaluate.sr import psnr_y, ssim_y
     from zoo.proving.photos import sr_pairs, upscale_batch
-    from zoo_tocsr.mini import MiniConfig, load_teacher, train_mini
+    from zoo_tocsr.mini import STAGES, MiniConfig, load_teacher, train_mini
 
-    cfg = MiniConfig(out_dir=a.out, teacher_weights=a.teacher_weights, teacher_steps=a.teacher_steps,
-                     **({"steps": a.steps} if a.steps else {}), **({"vae_steps": a.vae_steps} if a.vae_steps else {}))
+    cfg = MiniConfig(out_dir=out, teacher_weights=a.teacher_weights)  # the recipe's defaults: one command
+    load0 = os.getloadavg()
     t0 = time.process_time(), time.perf_counter()
-    folder = Path(a.out) / "pipeline" if a.skip_train else train_mini(cfg)
+    folder = Path(a.weights) if a.weights else out / "pipeline" if a.skip_train else train_mini(cfg)
     train_cpu, train_wall = time.process_time() - t0[0], time.perf_counter() - t0[1]
+    load1 = os.getloadavg()
     student = zoo.load("tocsr-x4-mini", weights=str(folder))
     student.set_progress_bar_config(disable=True)
     teacher = load_teacher(cfg)
@@ -85,14 +94,22 @@ def main() -> None:
           f"{calls['student']:17d}")
     print(f"wall time per image, median (interleaved): teacher {lat['teacher'].median_ms:.1f} ms, student "
           f"{lat['student'].median_ms:.1f} ms, ratio {ratio:.2f}x")
-    if not a.skip_train:
-        print(f"training: {train_wall:.0f} s wall, {train_cpu:.0f} s CPU")
+    stages = {s: json.loads((out / f"{s}.done.json").read_text()) for s in STAGES
+              if not a.weights and (out / f"{s}.done.json").is_file()}
+    for s, d in stages.items():
+        print(f"training stage {s:8s} {d.get('wall_s', float('nan')):7.1f} s wall {d.get('cpu_s', float('nan')):7.1f} s CPU")
+    if stages and not a.skip_train:
+        print(f"training total: {train_wall:.0f} s wall, {train_cpu:.0f} s process CPU (torch threads "
+              f"{torch.get_num_threads()}); load average {load0[0]:.2f} before, {load1[0]:.2f} after")
+    if "onestep" in stages:
+        print(f"student blocks (search): {json.dumps(stages['onestep'].get('surrogates'))}")
     if a.json:
         from zoo.atomic import write_text
 
         write_text(a.json, json.dumps({"scores": scores, "unet_calls_per_image": calls,
                                        "latency_ms": {k: v.as_dict() for k, v in lat.items()}, "speedup": ratio,
-                                       "train_wall_s": None if a.skip_train else train_wall}, indent=1))
+                                       "stages": stages, "train_wall_s": None if a.skip_train or a.weights else train_wall,
+                                       "train_cpu_s": None if a.skip_train or a.weights else train_cpu}, indent=1))
 
 
 if __name__ == "__main__":
