@@ -93,10 +93,63 @@ def test_plugin_contract():
     assert {"mobilepicasso", "mobilepicasso-tiny"} <= ids
 
 
-def test_banded_bicubic_equals_torch_bicubic(pipe):
-    """A skip upscaler's bicubic term is added in row bands from two resize matrices: it must be torch's bicubic."""
-    z = torch.randn(1, 4, 8, 6, generator=torch.Generator().manual_seed(0))
-    img = pipe.vae.decode(z / pipe.vae.config.scaling_factor).sample.float().clamp(-1, 1)
-    want = torch.nn.functional.interpolate(img, size=(100, 52), mode="bicubic", align_corners=False)
-    got = pipe.add_bicubic(torch.zeros(1, 3, 100, 52), z, band=7)
-    assert torch.allclose(got, want, atol=1e-5)
+def test_windowed_bicubic_equals_torch_bicubic():
+    """Tiles resize their own window of the edit (latent, and a skip upscaler's decoded edit): it must be the
+    window of torch's bicubic resize of the whole, for up- and down-sizing and at the borders."""
+    from zoo_mobilepicasso.resize import resize_window
+
+    g = torch.Generator().manual_seed(0)
+    for (h, w), (H, W) in [((8, 6), (100, 52)), ((7, 9), (31, 45)), ((10, 10), (3, 4)), ((5, 7), (5, 7))]:
+        x = torch.rand(2, 3, h, w, generator=g) * 2 - 1
+        whole = torch.nn.functional.interpolate(x, size=(H, W), mode="bicubic", align_corners=False)
+        for y0, y1, x0, x1 in [(0, H, 0, W), (H // 3, H, 1, max(2, W // 2)), (H - 1, H, 0, 1)]:
+            assert torch.allclose(resize_window(x, (H, W), (y0, y1, x0, x1)), whole[..., y0:y1, x0:x1], atol=1e-5)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_nothing_in_the_tiled_stages_grows_with_the_output(pipe, monkeypatch, skip):
+    """Stages 2-3 make tensors of the same shapes whatever the output size (the output is written tile by
+    tile into the caller's buffer): no resized whole latent, no whole-image float copy or bicubic term."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    if skip:
+        monkeypatch.setattr(pipe, "upscaler", lambda: LocalUpscaler(True))
+
+    class Shapes(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            self.seen |= {tuple(t.shape) for t in torch.utils._pytree.tree_leaves(out) if isinstance(t, torch.Tensor)}
+            return out
+
+    z = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    shapes = []
+    for w, h in [(128, 128), (256, 192)]:
+        cores = []
+        with torch.no_grad(), Shapes() as mode:
+            mode.seen = set()
+            pipe.upscale_into(z, (w, h), lambda y, top, left: cores.append((top, left, *y.shape[-2:])), tile=8,
+                              tile_context=4)
+        covered = torch.zeros(h, w)
+        for top, left, ch, cw in cores:
+            covered[top:top + ch, left:left + cw] += 1
+        assert bool((covered == 1).all())  # the cores tile the output once
+        shapes.append(mode.seen)
+    assert shapes[0] == shapes[1] and (1, 3, 128, 128) in shapes[0]  # the window's pixels: 16 latent px x 8
+
+
+def test_pil_output_is_streamed_with_the_same_rounding(pipe):
+    """A PIL result is filled tile by tile in uint8 (zoo.tiling.ImageSink): the same pixels as converting
+    the float output whole (images_in_place), and the same as the np output."""
+    from zoo.tiling import images_in_place
+
+    img = _image(64, 48)
+    kw = dict(num_inference_steps=1, output_size=(200, 120), tile=8, tile_context=4)
+    pil = pipe("make it red", img, output_type="pil", generator=torch.Generator().manual_seed(0), **kw).images[0]
+    npy = pipe("make it red", img, output_type="np", generator=torch.Generator().manual_seed(0), **kw).images
+    pt = _run(pipe, img, output_size=(200, 120), tile=8, tile_context=4)
+    z, wh = pipe.edit_latent("make it red", img, (200, 120), num_inference_steps=1,
+                             generator=torch.Generator().manual_seed(0))
+    whole = images_in_place(pipe.upscale(z, wh, tile=8, tile_context=4), "pil")[0]
+    assert pil.size == whole.size == (200, 120) and npy.shape == (1, 120, 200, 3)
+    assert np.array_equal(np.asarray(pil), np.asarray(whole))
+    assert np.array_equal(npy[0], pt[0].permute(1, 2, 0).numpy())

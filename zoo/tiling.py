@@ -157,12 +157,36 @@ def tile_for_budget(budget_mb: float, mb_per_pixel: float, context: int = 0, ali
     return t
 
 
+def context_windows(height: int, width: int, tile: Size = 128, context: Size = 16, grid: int = 1) -> list[tuple]:
+    """The tiles of context-preserving tiling of a ``height`` x ``width`` image, as ``(window, core)`` boxes
+    ``(y0, y1, x0, x1)`` in image pixels: ``window`` is the padded tile a model runs on, ``core`` the disjoint
+    part of the image it contributes (inside ``window``). Cores tile the image with 0% overlap; every window
+    has one size (core + 2 x context, capped by the image): a tile at the image border takes the context it
+    lacks outside the image from further inside, so per-tile work and memory do not depend on where the tile
+    sits or how large the image is (and a compiled model sees one shape). Everything is on a ``grid``-pixel
+    grid (``height`` and ``width`` must be multiples of it); the last core in a row may be smaller. An image
+    no larger than one tile is one window, the whole image."""
+    H, W, g = int(height), int(width), int(grid)
+    if H % g or W % g:
+        raise ZooError(f"image size {H}x{W} must be a multiple of {g} for tiles on a {g}-pixel grid")
+    th, tw = (max(g, min(v, n) // g * g) for v, n in zip(_pair(tile), (H, W)))
+    ch, cw = (-(-int(c) // g) * g for c in _pair(context))
+    if th >= H and tw >= W:
+        return [((0, H, 0, W), (0, H, 0, W))]
+    wh, ww = min(H, th + 2 * ch), min(W, tw + 2 * cw)
+    boxes = []
+    for y0 in range(0, H, th):
+        for x0 in range(0, W, tw):
+            py0, px0 = max(0, min(y0 - ch, H - wh)), max(0, min(x0 - cw, W - ww))
+            boxes.append(((py0, py0 + wh, px0, px0 + ww), (y0, min(y0 + th, H), x0, min(x0 + tw, W))))
+    return boxes
+
+
 def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: Size = 16, scale: float = 1,
                   align: int = 1, progress: bool = False) -> Any:
     """``fn`` applied to disjoint ``tile``-sized cores of the BCHW tensor ``x``, each padded with up to
     ``context`` pixels of its neighbours; the output keeps each core's part (0% overlap, no blending).
-    Every tile passed to ``fn`` has the same size (core + 2 x context, capped by the image): a tile at
-    the image border takes its missing context from the inside, so each core has at least ``context``
+    Every tile passed to ``fn`` has the same size (``context_windows``): each core has at least ``context``
     pixels of real content on every side that is not the image border.
 
     Each tile's result is written straight into one preallocated output and dropped before the next
@@ -176,25 +200,13 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
     import torch
 
     s = _checked_scale(x, scale, "context_tiled")
-    grid = math.lcm(int(align), s.denominator)
     H, W = x.shape[-2:]
-    if H % grid or W % grid:
-        raise ZooError(f"image size {H}x{W} must be a multiple of {grid} for tiles on a {grid}-pixel grid")
-    th, tw = (max(grid, min(v, n) // grid * grid) for v, n in zip(_pair(tile), (H, W)))
-    ch, cw = (-(-int(c) // grid) * grid for c in _pair(context))
-    if th >= H and tw >= W:
+    boxes = context_windows(H, W, tile, context, grid=math.lcm(int(align), s.denominator))
+    if len(boxes) == 1:
         return fn(x)
-    cells = [(y0, x0) for y0 in range(0, H, th) for x0 in range(0, W, tw)]
-    bar = _bar(len(cells), progress)
+    bar = _bar(len(boxes), progress)
     out = None
-    # Every window has one shape, (th + 2ch) x (tw + 2cw) where the image allows: a tile at the border
-    # takes the context it lacks outside the image from further inside, so per-tile work and memory do
-    # not depend on where the tile sits or how large the image is (and a compiled model sees one shape).
-    wh, ww_ = min(H, th + 2 * ch), min(W, tw + 2 * cw)
-    for y0, x0 in cells:
-        y1, x1 = min(y0 + th, H), min(x0 + tw, W)
-        py0, px0 = max(0, min(y0 - ch, H - wh)), max(0, min(x0 - cw, W - ww_))
-        py1, px1 = py0 + wh, px0 + ww_
+    for (py0, py1, px0, px1), (y0, y1, x0, x1) in boxes:
         y = fn(x[..., py0:py1, px0:px1])
         exp = (int((py1 - py0) * s), int((px1 - px0) * s))
         if tuple(y.shape[-2:]) != exp:
@@ -212,6 +224,50 @@ def context_tiled(fn: Callable[[Any], Any], x: Any, tile: Size = 128, context: S
     if bar is not None:
         bar.close()
     return out
+
+
+class ImageSink:
+    """The output image of a tiled pipeline, preallocated in its final form and filled tile by tile, so
+    no whole-image float intermediate exists: ``"pt"`` float32 (B, 3, H, W) in [0, 1], ``"np"`` float32
+    (B, H, W, 3) in [0, 1], ``"pil"`` B RGB images (each tile converted to uint8 and pasted). ``write``
+    takes a tile in [-1, 1] (B, 3, h, w) at ``(top, left)``; parts beyond the image are cut off.
+    Converts as ``images_in_place`` does (same rounding), so tiled and whole-image results agree."""
+
+    def __init__(self, output_type: str, batch: int, height: int, width: int) -> None:
+        import numpy as np
+        import torch
+
+        self.output_type, self.height, self.width = output_type, int(height), int(width)
+        if output_type == "pt":
+            self.out: Any = torch.empty(batch, 3, self.height, self.width)
+        elif output_type == "np":
+            self.out = np.empty((batch, self.height, self.width, 3), dtype=np.float32)
+        elif output_type == "pil":
+            from PIL import Image
+
+            self.out = [Image.new("RGB", (self.width, self.height)) for _ in range(batch)]
+        else:
+            raise ZooError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
+
+    def write(self, tile: Any, top: int, left: int) -> None:
+        h, w = min(tile.shape[-2], self.height - top), min(tile.shape[-1], self.width - left)
+        if h <= 0 or w <= 0:
+            return
+        t = tile[..., :h, :w]
+        if self.output_type == "pt":
+            self.out[..., top:top + h, left:left + w] = t.add(1).div_(2)
+        elif self.output_type == "np":
+            self.out[:, top:top + h, left:left + w] = t.add(1).div_(2).permute(0, 2, 3, 1).numpy()
+        else:
+            import torch
+            from PIL import Image
+
+            arr = t.add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+            for im, a in zip(self.out, arr):
+                im.paste(Image.fromarray(a), (left, top))
+
+    def result(self) -> Any:
+        return self.out
 
 
 def images_in_place(out: Any, output_type: str = "pil") -> Any:

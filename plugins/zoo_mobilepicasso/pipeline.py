@@ -7,9 +7,15 @@
    output size, goes through ``projection`` (a learned LatentProjection) to the upscaler's input
    latent; no decode / re-encode round trip through pixels.
 3. One-step upscaling (TOC-SR's one UNet call at a fixed timestep, then the upscaler's VAE decoder)
-   tile by tile with ``zoo.tiling.context_tiled``: disjoint latent tiles padded with real neighbour
+   tile by tile (``zoo.tiling.context_windows``): disjoint latent tiles padded with real neighbour
    context, no blending; the tile side comes from ``memory_budget_mb`` and the measured cost per
    latent pixel (``zoo.tiling.tile_for_budget``), so peak memory is set by the budget, not the image.
+
+Stages 2-3 run per tile end to end: each tile resizes its own window of the edited latent (two small
+bicubic matrices, ``resize.py``), projects and upscales it, adds a skip upscaler's bicubic term for its
+core, and writes its core into the output preallocated in its final form (``zoo.tiling.ImageSink``:
+uint8 for PIL). Beyond that output nothing grows with the output size: no resized whole latent, no
+whole-image float copy (``benchmarks/mobilepicasso_memory.py`` measures the working memory above it).
 """
 from __future__ import annotations
 
@@ -21,13 +27,9 @@ from diffusers.pipelines.stable_diffusion import StableDiffusionPipelineOutput
 
 from zoo import ZooError
 
+from .resize import resize_window
+
 MAX_OUTPUT_PIXELS = 8192 * 8192
-
-
-def _resize_matrix(n: int, m: int) -> torch.Tensor:
-    """(m, n) weights of torch's bicubic resize (align_corners=False) of a length-n axis to length m."""
-    eye = torch.eye(n)[None, None]
-    return torch.nn.functional.interpolate(eye, size=(m, n), mode="bicubic", align_corners=False)[0, 0]
 
 
 def _vae_factor(vae: Any) -> int:
@@ -79,16 +81,10 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
         y = sr.decode(sr.one_step(z_lr)).float()
         return y - sr.decode(z_lr).float() if residual else y.clamp(-1, 1)
 
-    def add_bicubic(self, out: torch.Tensor, z: torch.Tensor, band: int) -> torch.Tensor:
-        """``out`` += the bicubic upsample of the edit decoded at the edit size, in place, ``band`` output
-        rows at a time (separable: two small resize matrices, no second image-sized buffer)."""
+    def decoded(self, z: torch.Tensor) -> torch.Tensor:
+        """The edit decoded at the edit size (NCHW in [-1, 1], float32): a skip upscaler's bicubic source."""
         vae = self.vae
-        img = vae.decode(z.to(vae.dtype) / vae.config.scaling_factor).sample.float().clamp(-1, 1)
-        mh, mw = (_resize_matrix(n, m) for n, m in zip(img.shape[-2:], out.shape[-2:]))
-        rows = torch.einsum("bchw,vw->bchv", img, mw)  # (B, 3, edit h, output w)
-        for r0 in range(0, out.shape[-2], band):
-            out[..., r0:r0 + band, :] += torch.einsum("rh,bchw->bcrw", mh[r0:r0 + band], rows)
-        return out
+        return vae.decode(z.to(vae.dtype) / vae.config.scaling_factor).sample.float().clamp(-1, 1)
 
     def tile_side(self, tile: Optional[int], memory_budget_mb: Optional[float], context: int) -> int:
         from zoo.tiling import tile_for_budget
@@ -133,30 +129,52 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
 
         images = list(image) if isinstance(image, (list, tuple)) else [image]
         (ew, eh), out_wh = self._sizes(images, output_size)
-        small = [im.convert("RGB").resize((ew, eh), Image.BICUBIC) for im in images]
+        # an RGB photo is resized as it is (convert() would copy a 4K photo whole first)
+        small = [(im if im.mode == "RGB" else im.convert("RGB")).resize((ew, eh), Image.BICUBIC) for im in images]
         z = super().__call__(prompt=prompt, image=small, output_type="latent", return_dict=True, **kwargs).images
         return z, out_wh
 
-    def upscale(self, z: torch.Tensor, out_wh: tuple, tile: Optional[int] = None, tile_context: Optional[int] = None,
-                memory_budget_mb: Optional[float] = None) -> torch.Tensor:
-        """Stages 2-3: output pixels (NCHW in [-1, 1], float32) of the edited latent ``z`` at ``out_wh``:
-        projection + one-step SR, tile by tile on the upscaler's latent grid (padded to it, cropped after).
-        Only the small resized latent and the output are image-sized; each tile's buffers go with it."""
-        from zoo.tiling import context_tiled
+    def upscale_into(self, z: torch.Tensor, out_wh: tuple, write: Any, tile: Optional[int] = None,
+                     tile_context: Optional[int] = None, memory_budget_mb: Optional[float] = None) -> None:
+        """Stages 2-3, streamed: per tile of the upscaler's latent grid covering ``out_wh`` (padded to it),
+        its window of the edited latent ``z`` resized onto the grid, the projection and one-step SR, a skip
+        upscaler's bicubic term for the core, then ``write(pixels, top, left)`` of the core (NCHW in [-1, 1],
+        float32; it may reach past ``out_wh`` where the grid is padded). Only one tile's buffers are alive
+        at a time, and nothing here is output-sized."""
+        from zoo.tiling import context_windows
 
         ow, oh = out_wh
         f = self.sr_grid()
-        u = self.projected(z, (-(-oh // f) * f, -(-ow // f) * f))
+        grid = (-(-oh // f), -(-ow // f))
         context = int(self.config.tile_context if tile_context is None else tile_context)
-        side = self.tile_side(tile, memory_budget_mb, context)
+        boxes = context_windows(*grid, tile=self.tile_side(tile, memory_budget_mb, context), context=context)
         sr = self.upscaler()
         skip = bool(sr.config.get("skip", False))
-        show = not getattr(self, "_progress_bar_config", {}).get("disable", False)
-        out = context_tiled(lambda t: self.upscale_latent(t, sr, skip), u, tile=side, context=context, scale=f,
-                            progress=show)
-        if skip:  # the upscaler adds its decoded residual to the bicubic upsample of its input
-            self.add_bicubic(out, z, band=side * f).clamp_(-1, 1)
-        return out[..., :oh, :ow]
+        img = self.decoded(z) if skip else None  # the edit size: fixed whatever the output
+        z = z.float()
+        with self.progress_bar(total=len(boxes)) as bar:
+            for (py0, py1, px0, px1), (y0, y1, x0, x1) in boxes:
+                y = self.upscale_latent(resize_window(z, grid, (py0, py1, px0, px1)), sr, skip)
+                y = y[..., (y0 - py0) * f:(y1 - py0) * f, (x0 - px0) * f:(x1 - px0) * f]
+                if skip:  # the upscaler adds its decoded residual to the bicubic upsample of its input
+                    y = y + resize_window(img, (grid[0] * f, grid[1] * f), (y0 * f, y1 * f, x0 * f, x1 * f))
+                write(y.clamp_(-1, 1), y0 * f, x0 * f)
+                del y  # before the next tile's buffers
+                bar.update()
+
+    def upscale(self, z: torch.Tensor, out_wh: tuple, tile: Optional[int] = None, tile_context: Optional[int] = None,
+                memory_budget_mb: Optional[float] = None) -> torch.Tensor:
+        """Stages 2-3 as one tensor: output pixels (NCHW in [-1, 1], float32) of the edited latent ``z`` at
+        ``out_wh`` (``upscale_into`` writing into it)."""
+        ow, oh = out_wh
+        out = torch.empty(z.shape[0], 3, oh, ow)
+
+        def write(y: torch.Tensor, top: int, left: int) -> None:
+            h, w = min(y.shape[-2], oh - top), min(y.shape[-1], ow - left)
+            out[..., top:top + h, left:left + w] = y[..., :h, :w]
+
+        self.upscale_into(z, out_wh, write, tile=tile, tile_context=tile_context, memory_budget_mb=memory_budget_mb)
+        return out
 
     # ------------------------------------------------------------------ user entry point
     @torch.no_grad()
@@ -174,14 +192,15 @@ class MobilePicassoPipeline(StableDiffusionInstructPix2PixPipeline):
             raise ZooError("MobilePicassoPipeline needs image=PIL.Image (the photo to edit)")
         if output_type not in ("pil", "np", "pt"):
             raise ZooError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
-        z, out_wh = self.edit_latent(prompt, image, output_size, **kwargs)
-        out = self.upscale(z, out_wh, tile=tile, tile_context=tile_context, memory_budget_mb=memory_budget_mb)
+        from zoo.tiling import ImageSink
+
+        z, (ow, oh) = self.edit_latent(prompt, image, output_size, **kwargs)
+        sink = ImageSink(output_type, z.shape[0], oh, ow)  # the output in its final form, filled tile by tile
+        self.upscale_into(z, (ow, oh), sink.write, tile=tile, tile_context=tile_context,
+                          memory_budget_mb=memory_budget_mb)
         del z
         self.maybe_free_model_hooks()
-        from zoo.tiling import images_in_place
-
-        result = images_in_place(out, output_type)
-        del out
+        result = sink.result()
         if not return_dict:
             return (result, None)
         return StableDiffusionPipelineOutput(images=result, nsfw_content_detected=None)
