@@ -1,18 +1,25 @@
 """tocsr-x4-mini: the spec builds the student the miniature trains; the one-command recipe runs its
 three phases end to end (random-init mini-sr-tiny teacher, a few steps: plumbing only, no quality
 claim); the shipped weights beat bicubic on held-out photos in one UNet call."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
 import zoo
+import zoo_tocsr
 from zoo import ZooError
 
 
 def test_mini_spec_builds_the_student():
     pipe = zoo.load("tocsr-x4-mini", pretrained=False)
     assert pipe.config.timestep == 49 and pipe.vae.config.latent_channels == 16
-    assert pipe.unet.config.surrogates == zoo.get_spec("tocsr-x4-tiny").config["components"]["unet"]["config"]["surrogates"]
+    # the spec builds what ships: the blocks the clean run's search picked
+    from zoo_tocsr.unet import TOCSRUNet
+
+    shipped = TOCSRUNet.load_config(str(Path(zoo_tocsr.__file__).parent / "weights" / "tocsr-x4-mini" / "unet"))
+    assert pipe.unet.config.surrogates == shipped["surrogates"]
     pipe.set_progress_bar_config(disable=True)
     assert pipe(Image.fromarray(np.zeros((8, 12, 3), np.uint8))).images[0].size == (48, 32)
 

@@ -29,7 +29,7 @@ SCHEDULER = {
     "clip_sample": False, "set_alpha_to_one": False, "steps_offset": 1,
 }
 
-# tocsr-x4-mini [choice]: the tiny UNet layout (tocsr-x4's block choices) on an f2c16 VAE for 32x32 patches.
+# tocsr-x4-mini [choice]: the tiny UNet layout (blocks from its own search) on an f2c16 VAE for 32x32 patches.
 MINI_UNET = {**TINY_UNET, "sample_size": 16}
 MINI_VAE = {
     "in_channels": 3, "out_channels": 3, "latent_channels": 16, "layers_per_block": 1, "norm_num_groups": 8,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from zoo import Choice, ComponentSpec, ModelSpec, PaperRef
 
 from .configs import MINI_TIMESTEP, MINI_UNET, MINI_VAE, SCHEDULER, TEACHER_UNET, TINY_UNET, VAE_F8C16, VAE_TINY
-from .variants import TOCSR_X4, expand
+from .variants import TOCSR_X4, TOCSR_X4_MINI, expand
 
 PAPER = PaperRef(title="TOC-SR: Task-Optimal Compact Diffusion for Image Super-Resolution", arxiv="2605.02767",
                  year=2026, authors="Samsung Research India")
@@ -96,23 +96,38 @@ def all_specs() -> list[ModelSpec]:
                   "random weights by design: for tests.", components=_components(TINY_UNET, 16),
                   choices={**CHOICES, "blocks": X4_CHOICE}, resolution=64, tags=tags + ["tiny", "test"],
                   config=pipeline_config(TINY_UNET, VAE_TINY, expand(TOCSR_X4)), **common),
-        ModelSpec(id="tocsr-x4-mini", summary="TOC-SR x4 in miniature: a one-step x4 generator (tocsr-x4's block "
-                  "choices at toy widths on an f2c16 VAE) distilled from the proving ground's trained mini-sr on its "
-                  "photos; weights ship with the package (3.4 MB); `zoo train tocsr-x4-mini` retrains it.",
+        ModelSpec(id="tocsr-x4-mini", summary="TOC-SR x4 in miniature: TOC-SR's whole recipe (expand to a 16-channel "
+                  "latent, compact by FwGD surrogates + epsilon-constrained search, one-step distil) run from the proving "
+                  "ground's trained mini-sr on its photos; weights ship with the package (3.4 MB); "
+                  "`zoo train tocsr-x4-mini` retrains it from scratch in one command.",
                   components=_components(MINI_UNET, 16, f=2),
-                  choices={**CHOICES, "blocks": X4_CHOICE, "mini": Choice(
+                  choices={**CHOICES, "blocks": Choice(
+                      value=dict(TOCSR_X4_MINI), why="picked by the miniature's own epsilon-constrained search (the "
+                      "sweep's first epsilon), not by hand: see zoo_tocsr.variants", field="config: "
+                      "components.unet.config.surrogates; train config: search, student"), "mini": Choice(
                       value={"vae": "f2c16 AutoencoderKL, widths 32, no attention", "timestep": MINI_TIMESTEP,
-                             "unet": "tocsr-x4-tiny's layout and block choices",
+                             "expand": "the 16-channel latent: the f2c16 VAE trained on HR patches, then the expanded "
+                                       "UNet (tocsr-x4-tiny's layout with the teacher's own block in every slot, "
+                                       "3.23M params) trained in it as a one-step generator from mini-sr",
+                             "compact": "FwGD: every R2/R4/R8/A2/A4/A8 surrogate trained against its slot of the "
+                                        "expanded UNet at the one-step operating point (LR latents at t=49); search: "
+                                        "minimise params subject to the MSE of the output image to the expanded "
+                                        "UNet's <= epsilon, epsilons 0.25/0.5/1.0 of the all-cheapest student's error",
+                             "distil": "the searched student (kept blocks from the expanded UNet, surrogates from "
+                                       "FwGD) and the VAE trained end to end as the one-step generator",
                              "skip": "output = bicubic + D(x0) - D(z_lr): the decoder gives a latent residual",
                              "losses": "MSE to HR (weight 1) + score distillation vs mini-sr (0.01); regression to "
                                        "mini-sr's samples off (below bicubic on held-out patches)"},
-                      why="sized to train in minutes on 2 CPU cores from 32x32 patches; t=49 keeps the one-step map "
-                          "near identity at the start (conv_out zero-initialised); a VAE trained for minutes is far "
-                          "from lossless (about 31 dB on bicubic images), so the residual decode cancels its error",
-                      field="zoo_tocsr.configs; pipeline config: skip")},
+                      why="sized to retrain from scratch in minutes on 2 CPU cores from 32x32 patches. mini-sr is a "
+                          "pixel-space UNet2DModel (3 channels, no cross-attention), so its blocks cannot move into "
+                          "the 16-channel layout by new conv_in/conv_out as SD1.5's do: at mini scale 'expand' builds "
+                          "the full-width 16-channel model and transfers mini-sr's task to it by distillation. t=49 "
+                          "keeps the one-step map near identity at the start (conv_out zero-initialised); a VAE "
+                          "trained for minutes is far from lossless, so the residual decode cancels its error",
+                      field="zoo_tocsr.mini (MiniConfig); zoo_tocsr.configs; pipeline config: skip")},
                   resolution=64, tags=tags + ["proving-ground", "miniature"],
                   shipped_weights="zoo_tocsr:weights/tocsr-x4-mini",
-                  config={**pipeline_config(MINI_UNET, MINI_VAE, expand(TOCSR_X4)),
+                  config={**pipeline_config(MINI_UNET, MINI_VAE, expand(TOCSR_X4_MINI)),
                           "pipeline_kwargs": {"timestep": MINI_TIMESTEP, "context_tokens": 1, "mb_per_lr_pixel": 0.01,
                                               "skip": True}},
                   # trained from the proving ground's mini-sr, not from SD1.5's weights
