@@ -4,7 +4,7 @@ The trained mini-edit edits each held-out photo crop (the "test" split of zoo.pr
 4x the editor's 32 px, i.e. 128x128) at 32x32; then, from the same edited latent:
 
   A  MobilePicasso: latent projection onto tocsr-x4-mini's latent grid + one-step x4 SR, tile by tile
-     (zoo.tiling.context_tiled, tile from the pipeline's memory budget unless --tile); tocsr-x4-mini
+     (zoo.tiling.context_windows, tile from the pipeline's memory budget unless --tile); tocsr-x4-mini
      decodes a residual (skip=True), added to the bicubic upsample of the edit decoded at 32x32;
   B  the plain way: decode with mini-edit's VAE, bicubic x4 up;
   R  (reference, not timed) the pixel round trip the projection replaces: decode, bicubic x4, the

@@ -36,10 +36,15 @@ CHOICES = {
     "projection_target": Choice(value="upscaler encoder's latent of the bicubic x4 upsample of the decoded edit "
                                       "(MSE)", why="what the decode / re-encode round trip the projection replaces "
                                       "would give the upscaler", field="train config: stage projection"),
-    "tiling": Choice(value="context_tiled over the upscaler's latent grid, 8 latent px of neighbour context, 0% "
-                           "overlap; tile side from memory_budget_mb / mb_per_latent_pixel",
+    "tiling": Choice(value="context-preserving tiles over the upscaler's latent grid (zoo.tiling.context_windows), "
+                           "8 latent px of neighbour context, 0% overlap; tile side from memory_budget_mb / "
+                           "mb_per_latent_pixel; each tile resizes its own window of the edited latent and writes "
+                           "its core into the output preallocated in its final form (uint8 for PIL)",
                      why="the paper profiles latency/memory per tile size on device; the zoo takes the tile from a "
-                         "budget and a measured per-pixel cost (benchmarks/mobilepicasso_memory.py measures it)",
+                         "budget and a measured per-pixel cost. Flat memory means the working memory beside the "
+                         "output image, which any method must hold (4096^2 RGB: 48 MB of pixels, 64 MB as a PIL "
+                         "image): benchmarks/mobilepicasso_memory.py prints the peak, the output alone and the "
+                         "working memory per output size",
                      field="pipeline config: memory_budget_mb, mb_per_latent_pixel, tile_context"),
     "edit_size": Choice(value="long side 512 (the editor's standard resolution), aspect kept",
                         why="mobilepicasso.md: edit at standard resolution, then project and upscale",
