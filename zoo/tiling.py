@@ -15,6 +15,9 @@ neighbour content (clamped at the image border) and only its core is kept. For a
 receptive field reaches no further than ``context`` the stitched output equals the untiled one,
 so there is nothing to blend and no seam. ``tile_for_budget`` picks the core size whose padded
 tile fits a memory budget, so peak memory is set by the budget, not by the image.
+``context_windows`` gives the same tiles as boxes, for a pipeline that makes each tile's input itself
+(MobilePicasso resizes its latent per window); ``ImageSink`` is an output preallocated in its final
+form (uint8 for PIL) that tiles are written into, so no whole-image float copy is ever made.
 """
 from __future__ import annotations
 
