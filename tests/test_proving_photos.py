@@ -2,6 +2,8 @@
 and deterministic training of the photo teachers (a few steps of their -tiny variants)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -115,6 +117,10 @@ def test_training_writes_a_loadable_folder(tmp_path):
     out = train_photo_teacher(zoo.get_spec("mini-sr-tiny"), {"out_dir": str(tmp_path / "w"), "progress": False})
     assert (out / "unet" / "diffusion_pytorch_model.safetensors").exists() and (out / "training.json").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp sibling left
+    mask = os.umask(0)
+    os.umask(mask)
+    modes = {p.relative_to(out).as_posix(): p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()}
+    assert set(modes.values()) == {0o666 & ~mask}, modes  # not safetensors' 0600
     pipe = zoo.load("mini-sr-tiny", weights=out)
     assert type(pipe).__name__ == "MiniSRPipeline"
 
@@ -126,6 +132,8 @@ def test_bad_training_options_are_one_line_errors():
     _one_line_error(lambda: train_photo_teacher(spec, {"stepz": 3}), "stepz")
     _one_line_error(lambda: train_photo_teacher(spec, {"data": "/tmp"}), "does not apply")
     _one_line_error(lambda: train_photo_teacher(spec, {"steps": "many"}), "steps")
+    edit = zoo.get_spec("mini-edit-tiny")
+    _one_line_error(lambda: train_photo_teacher(edit, {"timesteps": "uniform"}), "pixel_steps")
 
 
 def test_demos_default_to_the_miniatures_and_label_them(monkeypatch):

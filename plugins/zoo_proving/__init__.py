@@ -6,8 +6,8 @@ text-to-image), each with a ``-tiny`` random-init variant. Photo teachers (``min
 ``mini-sr``) live in ``photo_models`` (specs(), build(spec), train(spec, config)), wired in
 by model id here; the core's suites (digits, edits, sr, cost) evaluate all of them.
 
-Registering the specs imports no torch. ``zoo_proving.MiniPixArtPipeline`` and
-``MiniSRPipeline`` load on first access (diffusers finds them through a saved pipeline's
+Registering the specs imports no torch. ``zoo_proving.MiniPixArtPipeline``,
+``MiniSRPipeline`` and ``MiniEditPipeline`` load on first access (diffusers finds them through a saved pipeline's
 model_index.json, and the demos read their call arguments).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from zoo import hookimpl, lazy_exports
 from . import photo_models
 from .specs import all_specs
 
-_LAZY = {"MiniPixArtPipeline": "pixart_pipeline", "MiniSRPipeline": "sr_pipeline"}
+_LAZY = {"MiniPixArtPipeline": "pixart_pipeline", "MiniSRPipeline": "sr_pipeline", "MiniEditPipeline": "edit_pipeline"}
 
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -18,7 +18,6 @@ flags) are ``DigitsTrainConfig``'s fields.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import zlib
 from pathlib import Path
@@ -171,18 +170,13 @@ def make_loss(pipe, kind: str, cfg: DigitsTrainConfig):
 
 
 def save_pipeline(pipe, out_dir: Path) -> Path:
-    """save_pretrained to a temp sibling, then swap it in: a kill leaves the old folder or the new one."""
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    old = out_dir.with_name(out_dir.name + ".old")
-    for p in (tmp, old):
-        shutil.rmtree(p, ignore_errors=True)
-    pipe.save_pretrained(str(tmp), safe_serialization=True)
-    if out_dir.exists():
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
-    return out_dir
+    """save_pretrained into a hidden sibling, then swap it in (zoo.atomic): a kill leaves the old folder or the
+    new one, and the files get normal permissions (safetensors writes 0600)."""
+    from zoo.atomic import write_dir
+
+    with write_dir(out_dir, overwrite=True) as tmp:
+        pipe.save_pretrained(str(tmp), safe_serialization=True)
+    return Path(out_dir)
 
 
 def train_digits_teacher(spec, config: dict[str, Any], build) -> Path:
