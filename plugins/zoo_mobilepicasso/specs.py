@@ -111,8 +111,8 @@ def all_specs() -> list[ModelSpec]:
                   config={**_config("mini-edit", "tocsr-x4-mini", PROJECTION_MINI, edit_size=32,
                                     memory_budget_mb=8.0, mb_per_latent_pixel=0.005, tile_context=8),
                           "weights_from": MINI_WEIGHTS_FROM,
-                          # mini-edit's sampler (its card): 10 DDIM steps, no guidance
-                          "call_kwargs": {"num_inference_steps": 10, "guidance_scale": 1.0,
+                          # mini-edit's sampler (its card): 1 DDIM step, no guidance
+                          "call_kwargs": {"num_inference_steps": 1, "guidance_scale": 1.0,
                                           "image_guidance_scale": 1.0},
                           "example_prompt": "make it black and white"},
                   **{**common, "license": "apache-2.0", "base_model": None}),
