@@ -46,6 +46,22 @@ def test_ships_only_the_projection_and_references_its_bases():
     assert record["heldout_mse_end"] < record["heldout_mse_start"]
 
 
+def test_shipped_projection_was_trained_against_the_shipped_bases():
+    """The projection maps mini-edit's latent onto tocsr-x4-mini's: if either base's shipped weights change,
+    it must be retrained (`zoo train mobilepicasso-mini --stage projection`) and shipped again. Its held-out
+    MSE with the bases as shipped now must be the one its training recorded."""
+    from zoo.hub import shipped_folder
+    from zoo_mobilepicasso.train import heldout_pairs
+
+    record = json.loads((shipped_folder(zoo.get_spec("mobilepicasso-mini")) / "training.json").read_text())
+    pipe = zoo.load("mobilepicasso-mini")
+    cfg = record["config"]
+    x, y = heldout_pairs(pipe, cfg["patch"] or int(pipe.config.edit_size), cfg["seed"])
+    with torch.no_grad():
+        mse = float(torch.nn.functional.mse_loss(pipe.projection(x), y))
+    assert mse == pytest.approx(record["heldout_mse_end"], rel=1e-3), "retrain the projection: its bases changed"
+
+
 def test_miniature_benchmark_on_a_few_held_out_edits(bench):
     torch.set_num_threads(1)
     res = bench.evaluate(bench.load(), count=3, batch=3, progress=False)

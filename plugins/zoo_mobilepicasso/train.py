@@ -103,6 +103,13 @@ def projection_pairs(pipe: Any, images: Any) -> tuple[Any, Any]:
     return torch.cat(xs), torch.cat(ys)
 
 
+def heldout_pairs(pipe: Any, side: int, seed: int) -> tuple[Any, Any]:
+    """The projection's (input, target) on ``HELD_OUT`` held-out-photo patches of ``side`` px (seeded)."""
+    from zoo.proving import photos
+
+    return projection_pairs(pipe, photos.to_tensor(photos.patches("test", size=side, count=HELD_OUT, seed=seed)))
+
+
 def train_projection(pipe: Any, cfg: TrainConfig) -> tuple[Any, list[float], dict]:
     """The projection regressed onto the round trip's latent on train-photo patches; ``info`` holds the MSE
     on held-out-photo patches before and after (the linear skip alone at the start: conv_out is zero)."""
@@ -111,7 +118,7 @@ def train_projection(pipe: Any, cfg: TrainConfig) -> tuple[Any, list[float], dic
 
     side = cfg.patch or int(pipe.config.edit_size)
     x, y = projection_pairs(pipe, photos.to_tensor(photos.patches("train", size=side, count=cfg.count, seed=cfg.seed)))
-    xt, yt = projection_pairs(pipe, photos.to_tensor(photos.patches("test", size=side, count=HELD_OUT, seed=cfg.seed)))
+    xt, yt = heldout_pairs(pipe, side, cfg.seed)
     proj = pipe.projection
 
     def heldout() -> float:
