@@ -60,7 +60,7 @@ def test_mini_sr_takes_any_size_in_tiles(sr_pipe):
 def edit_records():
     from zoo.evaluate import evaluate
 
-    recs = evaluate("mini-edit", "edits", count=3, progress=False)
+    recs = evaluate("mini-edit", "edits", count=16, progress=False)  # the recorded setting (1 step: seconds)
     return {(r["backend"], r["metric"]): r for r in recs}
 
 
