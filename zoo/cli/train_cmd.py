@@ -11,7 +11,9 @@ passed to the model's own recipe as ``config['recipe']``.
 """
 from __future__ import annotations
 
-STAGES = ["block", "search", "vae", "align", "finetune", "all", "projection", "editor"]  # the last two: MobilePicasso
+# Stage names recipes declare (each recipe validates its own; unknown ones never reach a recipe):
+# distillation engine block/search/align/finetune, VAE, projection/editor, and TOC-SR's adapt/expand/onestep.
+STAGES = ["block", "search", "vae", "align", "finetune", "all", "projection", "editor", "adapt", "expand", "onestep"]
 
 
 def add_parser(sub) -> None:
