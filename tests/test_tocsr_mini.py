@@ -1,6 +1,7 @@
 """tocsr-x4-mini: the spec builds the student the miniature trains; the one-command recipe runs its
 three phases end to end (random-init mini-sr-tiny teacher, a few steps: plumbing only, no quality
 claim); the shipped weights beat bicubic on held-out photos in one UNet call."""
+import os
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,9 @@ def test_mini_recipe_runs_all_three_phases_and_saves_a_loadable_pipeline(tmp_pat
     for f in front:
         assert f["arch"] is not None and f["output_mse"] <= f["epsilon"] + 1e-12
     expanded = json.loads((out / "expand.done.json").read_text())["unet_params"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert {f.stat().st_mode & 0o777 for f in folder.rglob("*") if f.is_file()} == {0o666 & ~mask}  # not 0600
     pipe = TOCSRPipeline.from_pretrained(str(folder))
     picked = {p: o for p, o in json.loads((out / "onestep.done.json").read_text())["surrogates"].items()
               if o not in ("R", "A")}

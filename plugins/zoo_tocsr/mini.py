@@ -326,7 +326,10 @@ def stage_onestep(run: MiniRun) -> dict[str, Any]:
     student = run.pipeline(student_unet(run, sur), copy.deepcopy(run.vae))
     res = one_step_training(run, student, run.cfg.steps, "onestep", "tocsr-x4-mini one-step student")
     if run.state.is_main_process:
-        student.save_pretrained(str(run.out / "pipeline"), safe_serialization=True)
+        from zoo.atomic import write_dir
+
+        with write_dir(run.out / "pipeline", overwrite=True) as tmp:  # complete or absent; normal file modes
+            student.save_pretrained(str(tmp), safe_serialization=True)
     return {**res, "surrogates": sur, "unet_params": sum(p.numel() for p in student.unet.parameters())}
 
 

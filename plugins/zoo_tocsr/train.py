@@ -313,7 +313,10 @@ def stage_onestep(run: Run) -> dict[str, Any]:
                 resume=c.resume, progress=run.progress)
     student.unet.eval()
     if run.state.is_main_process:
-        student.to("cpu").save_pretrained(str(run.out / "pipeline"), safe_serialization=True)
+        from zoo.atomic import write_dir
+
+        with write_dir(run.out / "pipeline", overwrite=True) as tmp:  # complete or absent; normal file modes
+            student.to("cpu").save_pretrained(str(tmp), safe_serialization=True)
     return {"final_loss": res.final_loss, "surrogates": sur, "surrogates_not_distilled": untrained}
 
 
